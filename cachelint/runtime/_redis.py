@@ -1,0 +1,103 @@
+"""Redis: one server-side Lua script per write, one round trip.
+
+The script reads the current version from the stored header, compares it with
+the new one as canonical decimal strings (longer is larger; same length compares
+byte by byte), so versions of any size order exactly -- Lua numbers are doubles
+and would lose precision past 2**53.  It then ``SET``s the record, with ``PX``
+when a TTL is given.  Only the first 64 bytes are read (``GETRANGE``) unless the
+header is longer, so large values are not copied into Lua.
+
+Calls go out as ``EVALSHA``; on ``NOSCRIPT`` (script cache flushed, failover,
+new node) the same call is repeated as ``EVAL``, which also caches the script.
+The script touches one key, so it is valid on Redis Cluster.  Reads are a plain
+``GET`` whose reply is never decoded, so clients created with
+``decode_responses=True`` work too.  redis-py is imported only when a Redis
+client is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ._encoding import Write, ttl_milliseconds
+
+SCRIPT = """
+local function version_of(s)
+  local v = string.match(s, '^CL1:[bsct]:(%d+):')
+  if v and (#v == 1 or string.byte(v, 1) ~= 48) then return v end
+  return nil
+end
+local head = redis.call('GETRANGE', KEYS[1], 0, 63)
+local current = version_of(head)
+if not current and #head == 64 and string.sub(head, 1, 4) == 'CL1:' then
+  current = version_of(redis.call('GET', KEYS[1]))
+end
+if current then
+  local new = ARGV[1]
+  if #current > #new then return 0 end
+  if #current == #new then
+    for i = 1, #new do
+      local a, b = string.byte(current, i), string.byte(new, i)
+      if a ~= b then
+        if a > b then return 0 end
+        break
+      end
+    end
+  end
+end
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+"""
+SCRIPT_SHA1 = hashlib.sha1(SCRIPT.encode("ascii")).hexdigest()
+
+
+def _noscript_error() -> type[Exception]:
+    from redis.exceptions import NoScriptError
+
+    return NoScriptError
+
+
+def _never_decode() -> dict[str, Any]:
+    from redis.client import NEVER_DECODE
+
+    return {NEVER_DECODE: []}
+
+
+def _script_args(key: Any, op: Write) -> tuple[Any, bytes, bytes, bytes]:
+    px = b"" if op.ttl is None else b"%d" % ttl_milliseconds(op.ttl)
+    return key, op.version_text, op.record(), px
+
+
+def write(client: Any, key: Any, op: Write) -> bool:
+    """Compare-and-set ``op`` at ``key``; True when it was stored."""
+    args = _script_args(key, op)
+    try:
+        result = client.evalsha(SCRIPT_SHA1, 1, *args)
+    except _noscript_error():  # evaluated only once an exception is in flight
+        result = client.eval(SCRIPT, 1, *args)
+    return int(result) == 1
+
+
+def read(client: Any, key: Any) -> object:
+    """The raw stored bytes, or None."""
+    return client.execute_command("GET", key, **_never_decode())
+
+
+async def awrite(client: Any, key: Any, op: Write) -> bool:
+    """:func:`write` for ``redis.asyncio`` clients."""
+    args = _script_args(key, op)
+    try:
+        result = await client.evalsha(SCRIPT_SHA1, 1, *args)
+    except _noscript_error():
+        result = await client.eval(SCRIPT, 1, *args)
+    return int(result) == 1
+
+
+async def aread(client: Any, key: Any) -> object:
+    """:func:`read` for ``redis.asyncio`` clients."""
+    return await client.execute_command("GET", key, **_never_decode())
