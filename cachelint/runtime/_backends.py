@@ -118,8 +118,8 @@ def _kind_of(tp: type) -> str:
             return _DJANGO[name]
     if _DJANGO_BASE in names:
         return "django-other"
-    if tp.__module__.startswith("pymemcache.client"):  # Client, HashClient, PooledClient, ...
-        return "memcache"
+    if any(c.__module__.startswith("pymemcache.client") for c in tp.__mro__):
+        return "memcache"  # Client, HashClient, PooledClient, RetryingClient and subclasses
     if issubclass(tp, MutableMapping):
         return "mapping"
     return "unsupported"

@@ -1,0 +1,233 @@
+"""The engine: source text in, diagnostics (with positions and fix edits) out.
+
+Parse once with LibCST, build the facts in one walk, run every enabled rule over
+the facts.  Positions are resolved only for files that have findings: most files
+have none, and LibCST's position pass costs more than the parse.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import threading
+import tokenize
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import TypeVar
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from cachelint import noqa
+from cachelint.config import Config
+from cachelint.diagnostics import Diagnostic, Edit, FileError
+from cachelint.facts import ModuleFacts, build_facts
+from cachelint.rules import Rule, RuleContext, all_rules
+
+# Cheap pre-check: a file that mentions no cache, lock-free of clocks, cannot have findings.
+_CACHE_HINT = re.compile(
+    r"cache|redis|memcach|\bmc\b|\brds\b|dogpile|region|\bversion|\brevision|\bseq\b",
+    re.IGNORECASE,
+)
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+_DEEP_RECURSION_LIMIT = 200_000
+
+T = TypeVar("T")
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    facts: ModuleFacts | None = None
+    module: cst.Module | None = None
+    text: str | None = None
+    encoding: str = "utf-8"
+    bom: bool = False
+
+
+class SourceError(Exception):
+    """A file that cannot be analysed; the message names the problem."""
+
+
+def decode(data: bytes) -> tuple[str, str, bool]:
+    """(text, encoding, had_bom), following PEP 263; SourceError when impossible."""
+    if b"\x00" in data:
+        raise SourceError("contains NUL bytes (binary file?): not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(f"cannot determine the encoding: {exc}") from None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        reason = "not valid UTF-8" if encoding.startswith("utf-8") else f"not valid {encoding}"
+        raise SourceError(f"{reason} ({exc.__class__.__name__}: {exc})") from None
+    return text, encoding, bom
+
+
+def might_have_findings(text: str, config: Config) -> bool:
+    if _CACHE_HINT.search(text):
+        return True
+    extra = (*config.extend_shared_caches, *config.extend_source_reads)
+    return any(name.rsplit(".", 1)[-1] in text for name in extra)
+
+
+def check_syntax(text: str) -> None:
+    """CPython's verdict first: LibCST must never see what CPython rejects."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as exc:
+        raise SourceError(f"syntax error at line {exc.lineno}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise SourceError("too deeply nested to analyse") from None
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+
+
+def run_deep(function: Callable[[], T]) -> T:
+    """Run ``function``, retrying on a big stack when the code nests very deeply."""
+    try:
+        return function()
+    except RecursionError:
+        pass
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(_DEEP_RECURSION_LIMIT)
+        try:
+            result.append(function())
+        except BaseException as exc:  # re-raised in the calling thread
+            failure.append(exc)
+        finally:
+            sys.setrecursionlimit(old)
+
+    previous = threading.stack_size(_DEEP_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=target, name="cachelint-deep")
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous)
+    if failure:
+        if isinstance(failure[0], RecursionError):
+            raise SourceError("too deeply nested to analyse")
+        raise failure[0]
+    return result[0]
+
+
+def enabled_rules(config: Config, path: str | None = None) -> list[Rule]:
+    return [rule() for rule in all_rules() if config.is_enabled(rule.code, path)]
+
+
+def analyse_text(
+    text: str,
+    path: str,
+    config: Config,
+    *,
+    syntax_checked: bool = False,
+    rules: list[Rule] | None = None,
+    apply_noqa: bool = True,
+) -> FileResult:
+    """Lint one module's text.  Raises SourceError for input that cannot be analysed."""
+    result = FileResult(path=path, text=text)
+    if not syntax_checked:
+        check_syntax(text)
+    if not might_have_findings(text, config):
+        return result
+    rules = enabled_rules(config, path) if rules is None else rules
+    if not rules:
+        return result
+
+    def analyse() -> None:
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError as exc:
+            raise SourceError(f"syntax error at line {exc.raw_line}: {exc.message}") from None
+        facts = build_facts(module, config)
+        ctx = RuleContext(module=module, facts=facts, config=config, path=path)
+        diagnostics = [d for rule in rules for d in rule.check(ctx)]
+        result.module, result.facts = module, facts
+        if diagnostics:
+            _locate(module, diagnostics, path)
+        result.diagnostics = diagnostics
+
+    run_deep(analyse)
+    if apply_noqa and result.diagnostics:
+        result.diagnostics = noqa.filter_diagnostics(text, result.diagnostics)
+    result.diagnostics.sort(key=Diagnostic.sort_key)
+    return result
+
+
+def analyse_bytes(data: bytes, path: str, config: Config, **kwargs: object) -> FileResult:
+    text, encoding, bom = decode(data)
+    result = analyse_text(text, path, config, **kwargs)  # type: ignore[arg-type]
+    result.encoding, result.bom = encoding, bom
+    return result
+
+
+def _locate(module: cst.Module, diagnostics: list[Diagnostic], path: str) -> None:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    for diagnostic in diagnostics:
+        diagnostic.path = path
+        if diagnostic.node is not None:
+            where = positions[diagnostic.node]
+            diagnostic.line, diagnostic.column = where.start.line, where.start.column
+            diagnostic.end_line, diagnostic.end_column = where.end.line, where.end.column
+        fix = diagnostic.fix
+        if fix is None:
+            continue
+        for node, replacement in fix.replacements:
+            where = positions[node]
+            fix.edits.append(Edit(where.start.line, where.start.column,
+                                  where.end.line, where.end.column, replacement))
+        for module_name, name in fix.imports:
+            edit = _import_edit(module, positions, module_name, name)
+            if edit is not None:
+                fix.edits.append(edit)
+
+
+def _import_edit(
+    module: cst.Module, positions: object, module_name: str, name: str
+) -> Edit | None:
+    """Insert ``from module import name`` after the module's leading imports, once."""
+    last: cst.CSTNode | None = None
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            small = statement.body[0]
+            if isinstance(small, cst.ImportFrom) and _imports_name(small, module_name, name):
+                return None
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                last = statement
+                continue
+            if last is None and isinstance(small, cst.Expr) and isinstance(
+                small.value, (cst.SimpleString, cst.ConcatenatedString)
+            ):
+                last = statement  # the docstring
+                continue
+        break
+    newline = module.default_newline
+    text = f"from {module_name} import {name}{newline}"
+    if last is None:
+        return Edit(1, 0, 1, 0, text)
+    where = positions[last]  # type: ignore[index]
+    return Edit(where.end.line + 1, 0, where.end.line + 1, 0, text)
+
+
+def _imports_name(node: cst.ImportFrom, module_name: str, name: str) -> bool:
+    from cachelint.names import dotted
+
+    if node.module is None or dotted(node.module) != module_name:
+        return False
+    if isinstance(node.names, cst.ImportStar):
+        return True
+    return any(isinstance(a.name, cst.Name) and a.name.value == name for a in node.names)

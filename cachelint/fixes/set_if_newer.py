@@ -1,0 +1,133 @@
+"""Fix: a blind cache write becomes ``set_if_newer(cache, key, value, version=..., ttl=...)``.
+
+Offered only when a trusted version exists in the code and the runtime has an
+atomic compare-and-set for the client; otherwise the reason says what is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from cachelint import keys, knowledge
+from cachelint.config import Config
+from cachelint.diagnostics import Fix, Safety
+from cachelint.facts import CacheOp
+from cachelint.names import keyword, positional, unwrap_await
+
+# Client libraries ``cachelint.runtime`` can write to atomically.
+SUPPORTED_LIBS = frozenset({"django", "redis", "redis-async", "pymemcache", "unknown"})
+# Methods with one key and one value; ``add``/``replace``/``nx`` change meaning: unsafe.
+FIXABLE_METHODS = frozenset({"set", "setex", "psetex", "add", "replace", "setnx"})
+SAFE_METHODS = frozenset({"set", "setex", "psetex"})
+# Keyword arguments the helper has no equivalent for: no fix.
+BLOCKING_KEYWORDS = frozenset({"version", "xx", "keepttl", "get", "exat", "pxat", "key_prefix"})
+DROPPED_KEYWORDS = frozenset({"noreply", "nx", "flags"})
+
+
+@dataclass
+class FixOrReason:
+    fix: Fix | None
+    reason: str | None
+
+
+def build(op: CacheOp, module: cst.Module, config: Config) -> FixOrReason:
+    if op.method not in FIXABLE_METHODS:
+        return FixOrReason(None, f"`{op.method}()` writes several values: no automatic fix")
+    if op.kind.lib not in SUPPORTED_LIBS:
+        return FixOrReason(
+            None, f"cachelint.runtime has no atomic compare-and-set for {op.kind.lib}"
+        )
+    blocking = [
+        a.keyword.value for a in op.call.args
+        if a.keyword is not None and a.keyword.value in BLOCKING_KEYWORDS
+    ]
+    if blocking or any(a.star for a in op.call.args):
+        what = ", ".join(f"`{b}=`" for b in blocking) or "`*args`/`**kwargs`"
+        return FixOrReason(None, f"{what} has no equivalent in set_if_newer: no automatic fix")
+    version = version_expression(op, module, config)
+    if version is None:
+        return FixOrReason(None, "no version found: expose one from the source of truth")
+    code = module.code_for_node
+    asynchronous = op.kind.lib == "redis-async" or (op.awaited and op.function.is_async)
+    helper = "aset_if_newer" if asynchronous else "set_if_newer"
+    assert op.key is not None and op.value is not None
+    arguments = [code(op.receiver), code(op.key), code(op.value), f"version={version}"]
+    ttl = ttl_expression(op, module)
+    if ttl is not None:
+        arguments.append(f"ttl={ttl}")
+    replacement = f"{helper}({', '.join(arguments)})"
+    safety: Safety = "safe" if op.method in SAFE_METHODS and op.kind.resolved else "unsafe"
+    if any(a.keyword is not None and a.keyword.value == "nx" for a in op.call.args):
+        safety = "unsafe"
+    fix = Fix(
+        title=f"Replace with `{helper}(..., version={version})`",
+        safety=safety,
+        replacements=[(op.call, replacement)],
+        imports=[(config.helper_module, helper)],
+    )
+    return FixOrReason(fix, None)
+
+
+def version_expression(op: CacheOp, module: cst.Module, config: Config) -> str | None:
+    """A version that exists in the code: a ``"version"`` entry of the dict being written,
+    or a version attribute read, in this function, from an object the value derives from."""
+    literal = _dict_literal(op)
+    if literal is not None:
+        for element in literal.elements:
+            if isinstance(element, cst.DictElement):
+                key = keys.string_value(element.key)
+                if key in config.version_attributes:
+                    return module.code_for_node(element.value)
+    reads = op.function.attribute_reads
+    for attribute in config.version_attributes:
+        for root in sorted(op.roots):
+            if attribute in reads.get(root, ()):
+                return f"{root}.{attribute}"
+    return None
+
+
+def _dict_literal(op: CacheOp) -> cst.Dict | None:
+    value = op.value
+    if value is None:
+        return None
+    value = unwrap_await(value)
+    if isinstance(value, cst.Dict):
+        return value
+    if isinstance(value, cst.Name):
+        return op.function.dict_literals.get(value.value)
+    return None
+
+
+def ttl_expression(op: CacheOp, module: cst.Module) -> str | None:
+    """The original expiry in seconds, for every client's spelling of it."""
+    code = module.code_for_node
+    call = op.call
+    if op.method in {"setex", "psetex"}:
+        arg = keyword(call, "time") or positional(call, 1)
+        if arg is None:
+            return None
+        return _seconds(code(arg.value), arg.value, op.method == "psetex")
+    names = knowledge.TTL_KEYWORDS.get(op.kind.lib, knowledge.TTL_KEYWORDS["unknown"])
+    for name in names:
+        arg = keyword(call, name)
+        if arg is not None:
+            return _seconds(code(arg.value), arg.value, name in knowledge.MILLISECOND_TTL_KEYWORDS)
+    arg = positional(call, 2)  # set(key, value, <expiry in seconds>) for every client
+    if arg is not None:
+        return _seconds(code(arg.value), arg.value, False)
+    return None
+
+
+def _seconds(text: str, node: cst.BaseExpression, milliseconds: bool) -> str:
+    if isinstance(node, cst.Call) and (
+        getattr(node.func, "value", None) == "timedelta"
+        or getattr(getattr(node.func, "attr", None), "value", None) == "timedelta"
+    ):
+        return f"{text}.total_seconds()"
+    if milliseconds:
+        if isinstance(node, (cst.Name, cst.Attribute, cst.Integer, cst.Call, cst.Subscript)):
+            return f"{text} / 1000"
+        return f"({text}) / 1000"
+    return text

@@ -1,0 +1,66 @@
+"""Which race a blind cache write is: one code per write, by precedence.
+
+A write can look like several races at once (a refill inside a transaction, an
+event handler that re-reads the row).  Report the one that best explains it:
+
+    CL103 non-atomic-version-check  >  CL402 invalidate-before-commit
+    >  CL401 unordered-event-write  >  CL102 blind-write-through  >  CL101 blind-refill-set
+
+A hand-written version check means the author already wanted ordering; a write
+inside an open transaction is wrong whatever its value; an event's own payload is
+older than the row it describes; a value just written races other writers; and
+only then is it a plain refill.
+"""
+
+from __future__ import annotations
+
+from cachelint import facts as f
+
+
+def is_blind_write(op: f.CacheOp) -> bool:
+    """A shared-cache write with no ordering check that could carry stale data."""
+    return (
+        op.category == "write"
+        and op.shared
+        and op.value is not None
+        and not op.in_watch_transaction
+        and not op.lock_like
+        and not op.constant_value
+    )
+
+
+def is_refill(op: f.CacheOp, module: f.ModuleFacts) -> bool:
+    return (
+        f.from_source(op, module)
+        or op.on_miss_branch
+        or op.function.refill_named
+    )
+
+
+def write_race(op: f.CacheOp, module: f.ModuleFacts) -> str | None:
+    """The code of the race this write is, or None when it is not a race."""
+    if not is_blind_write(op):
+        return None
+    if op.version_guard is not None:
+        return "CL103"
+    if op.in_transaction or _before_commit(op):
+        return "CL402"
+    if f.EVENT in op.tags and not f.from_source(op, module):
+        return "CL401"
+    if f.WRITTEN in op.tags:
+        return "CL102"
+    if is_refill(op, module):
+        return "CL101"
+    return None
+
+
+def is_premature_delete(op: f.CacheOp) -> bool:
+    """A shared-cache delete inside an open transaction or before the commit."""
+    return op.category == "delete" and op.shared and (op.in_transaction or _before_commit(op))
+
+
+def _before_commit(op: f.CacheOp) -> bool:
+    function = op.function
+    if not any(c > op.index for c in function.commit_indexes):
+        return False
+    return any(w < op.index for w in function.source_write_indexes)

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cachelint import races
+from cachelint.diagnostics import Diagnostic
+from cachelint.fixes import set_if_newer
+from cachelint.rules import Rule, RuleContext
+
+
+class BlindRefillSet(Rule):
+    """
+    ## What it does
+    Finds writes to a shared cache (Redis, memcached, Django's cache...) on a
+    *refill path* that carry no ordering check. A refill path writes a value read
+    from the source of truth in the same function (ORM query, SQLAlchemy session,
+    DB-API fetch, HTTP call, or a call named `fetch*`, `load*`, `query*`, `lookup*`,
+    `read*`, `find*`, `compute*`, `build*`, `render*`), or writes on the miss branch
+    of a read of the same key, or sits in a function named for refilling
+    (`refresh`, `refill`, `reload`, `warm`, `prime`, `rebuild`, `repopulate`).
+
+    ## Why is this bad?
+    The last write wins, not the newest data. A refill that read row version 7
+    can be slow; meanwhile a writer commits version 8 and deletes the key. The
+    refill then lands and version 7 is served until it expires. Deleting the key
+    does not stop an older snapshot from being written later. `add` and `nx=True`
+    do not help: after the invalidation the key is absent, so the stale refill
+    still lands. Django's `version=` argument namespaces keys; it does not order
+    writes.
+    """
+
+    code = "CL101"
+    name = "blind-refill-set"
+    summary = "Blind cache write on a refill path: a stale refill can overwrite newer data."
+    fixable = "sometimes"
+    fix_doc = """
+    `cachelint check --fix` rewrites the write into
+    `set_if_newer(cache, key, value, version=<version>, ttl=<ttl>)` (or
+    `await aset_if_newer(...)` for asyncio clients), importing the helper from
+    `cachelint.runtime` (or the module named by `versioned-helpers`) once. The
+    expiry is kept for every client: `timeout` (Django, flask-caching), `ex`/`px`
+    and `setex`/`psetex` (redis), `expire` (pymemcache), `time` (python-memcached),
+    `ttl` (aiocache).
+
+    The fix is offered only when a version exists in the code: an attribute named
+    in `version-attributes` read, in the same function, from the object the value
+    derives from, or the `"version"` entry of the dict literal being written.
+    Otherwise the message says "no version found: expose one from the source of
+    truth". Clients without an atomic compare-and-set in the runtime
+    (flask-caching, aiocache, dogpile, python-memcached), multi-value writes and
+    arguments with no equivalent (Django `version=`, redis `xx=`/`keepttl=`) get no
+    fix.
+
+    Fix safety: **safe** for `set`/`setex`/`psetex` on a resolved client: the write
+    keeps its key, value and expiry and only loses when a newer version is already
+    cached. **Unsafe** (applied with `--unsafe-fixes`) for `add`, `replace` and
+    `nx=True`, whose only-if-absent meaning changes, and for receivers recognised
+    only by name.
+    """
+    options_doc = """
+    - `version-attributes`: attribute names trusted as versions
+      (default `version`, `revision`, `row_version`, `seq`, `lsn`, `generation`).
+    - `versioned-helpers`: extra helpers that write with a version check (never
+      reported); the first `*.set_if_newer` entry is the import the fix writes.
+    - `extend-shared-caches`, `extend-local-caches`, `extend-source-reads`.
+    """
+    references = (
+        "DESIGN.md: the problem, in one picture",
+        "Redis: transactions with WATCH and server-side scripts",
+        "memcached: gets/cas",
+    )
+    INVALID = (
+        """
+        from django.core.cache import cache
+        from shop.models import Product
+
+        def product_detail(request, pk):
+            product = Product.objects.get(pk=pk)
+            payload = {"name": product.name, "version": product.version}
+            cache.set(f"product:{pk}", payload, timeout=300)
+        """,
+    )
+    VALID = (
+        """
+        from django.core.cache import cache
+        from cachelint.runtime import set_if_newer
+        from shop.models import Product
+
+        def product_detail(request, pk):
+            product = Product.objects.get(pk=pk)
+            payload = {"name": product.name, "version": product.version}
+            set_if_newer(cache, f"product:{pk}", payload, version=product.version, ttl=300)
+        """,
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
+        for op in ctx.facts.ops:
+            if races.write_race(op, ctx.facts) != self.code:
+                continue
+            outcome = set_if_newer.build(op, ctx.module, ctx.config)
+            message = (
+                f"blind `{op.method}()` on a refill path: a slower refill of older data "
+                "can land after a newer write and its invalidation; write with "
+                "set_if_newer(..., version=<source version>)"
+            )
+            if outcome.reason is not None:
+                message += f" ({outcome.reason})"
+            yield self.report(op.call, message, outcome.fix)

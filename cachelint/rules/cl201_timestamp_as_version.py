@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cachelint.diagnostics import Diagnostic
+from cachelint.rules import Rule, RuleContext
+
+
+class TimestampAsVersion(Rule):
+    """
+    ## What it does
+    Finds a clock used as a version or ordering token: a wall clock
+    (`time.time`, `time.time_ns`, `datetime.now/utcnow/today`,
+    `django.utils.timezone.now`, `arrow`/`pendulum` now) or a per-process clock
+    (`time.monotonic`, `time.perf_counter`) passed as `version=`/`ver=`/`seq=`/
+    `revision=`/`generation=` to a cache write or versioned helper, stored under a
+    version-like key of a value written to a cache or published as an event,
+    assigned to a version-like attribute, or compared with a version to decide
+    whether a cache entry is written. One-hop locals are followed
+    (`now = time.time(); ... version=now`).
+
+    ## Why is this bad?
+    Wall clocks drift between hosts and jump (NTP, leap smearing, VM pauses), and
+    wall-clock order is not commit order: the writer that read older data can
+    stamp a later time. A per-process clock means nothing in another process.
+    Either way an older value can win the comparison. Timestamps used for TTLs,
+    expiry, logging or as plain data are not versions and are not reported.
+    """
+
+    code = "CL201"
+    name = "timestamp-as-version"
+    summary = "A clock used as a version: clock order is not commit order."
+    options_doc = """
+    - `versioned-helpers`: helpers whose `version=` argument is checked like
+      `set_if_newer`'s.
+    """
+    references = ("DESIGN.md: rule catalog, CL201",)
+    INVALID = (
+        """
+        import time
+        from django.core.cache import cache
+        from cachelint.runtime import set_if_newer
+
+        def store_profile(user_id, profile):
+            set_if_newer(cache, f"profile:{user_id}", profile, version=time.time_ns())
+        """,
+    )
+    VALID = (
+        """
+        from django.core.cache import cache
+        from cachelint.runtime import set_if_newer
+
+        def store_profile(user_id, profile):
+            set_if_newer(cache, f"profile:{user_id}", profile, version=profile.row_version)
+        """,
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
+        seen: set[int] = set()
+        for function in ctx.facts.functions:
+            for use in function.clock_uses:
+                if id(use.node) in seen:
+                    continue
+                seen.add(id(use.node))
+                yield self.report(
+                    use.node,
+                    f"clock used as a version ({use.context}): clocks drift and wall order "
+                    "is not commit order, so an older value can win; use a version from "
+                    "the source of truth (row version, sequence, LSN)",
+                )

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cachelint.diagnostics import Diagnostic
+from cachelint.rules import Rule, RuleContext
+
+
+class ProcessLocalLockSharedCache(Rule):
+    """
+    ## What it does
+    Finds a process-local lock (`threading.Lock/RLock/Semaphore/BoundedSemaphore/
+    Condition`, `asyncio.Lock/Semaphore/Condition`) or a host-local one
+    (`multiprocessing.Lock/RLock`, `filelock.FileLock`,
+    `fasteners.InterProcessLock`) taken with `with`, `async with` or `acquire()`
+    around reads or writes of a **shared** cache. Locks are resolved through
+    module and class attributes, `self.x = ...` in `__init__` and locals; only
+    cache calls written directly inside the locked block count.
+
+    ## Why is this bad?
+    The lock excludes only threads (or tasks) of one process, or processes of one
+    host. Every other worker, pod and host still reads, computes and writes the
+    same key concurrently, so the check-then-set the lock seems to protect still
+    races. Locks around in-process caches (`dict`, `lru_cache`, `cachetools`) are
+    fine, and distributed locks (`redis.lock`, django-redis `cache.lock`,
+    `redis_lock`, Redlock) are not this rule.
+    """
+
+    code = "CL301"
+    name = "process-local-lock-shared-cache"
+    summary = "A process-local lock guarding a shared cache excludes no other process."
+    references = ("redis-py: Redis.lock", "DESIGN.md: rule catalog, CL301")
+    INVALID = (
+        """
+        import threading
+        import redis
+
+        client = redis.Redis()
+        _lock = threading.Lock()
+
+        def next_invoice_number():
+            with _lock:
+                current = int(client.get("invoice:last") or 0)
+                client.set("invoice:last", current + 1)
+        """,
+    )
+    VALID = (
+        """
+        import redis
+
+        client = redis.Redis()
+
+        def next_invoice_number():
+            return client.incr("invoice:last")
+        """,
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
+        for function in ctx.facts.functions:
+            for region in function.lock_regions:
+                shared = [op for op in region.ops if op.shared]
+                if not shared:
+                    continue
+                lock = region.kind.lib
+                yield self.report(
+                    region.node,
+                    f"process-local lock `{lock}` guards shared cache `{shared[0].method}()`: "
+                    "other processes and hosts are not excluded and still race; use a "
+                    "distributed lock or an atomic compare-and-set (set_if_newer)",
+                )
