@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import libcst as cst
 
@@ -42,9 +42,52 @@ class Diagnostic:
     column: int = 0  # 0-based, like flake8 plugins yield
     end_line: int = 0
     end_column: int = 0
+    # Another site the message names ("{related}" becomes its path:line).
+    related: cst.CSTNode | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (1-based columns, like the JSON output); no CST nodes."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column + 1,
+            "end_line": self.end_line,
+            "end_column": self.end_column + 1,
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "fix": None if self.fix is None else {
+                "title": self.fix.title,
+                "safety": self.fix.safety,
+                "edits": [
+                    {"line": e.line, "column": e.column + 1, "end_line": e.end_line,
+                     "end_column": e.end_column + 1, "content": e.content}
+                    for e in self.fix.edits
+                ],
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
+        fix = None
+        if data["fix"] is not None:
+            fix = Fix(
+                title=data["fix"]["title"],
+                safety=data["fix"]["safety"],
+                edits=[
+                    Edit(e["line"], e["column"] - 1, e["end_line"], e["end_column"] - 1,
+                         e["content"])
+                    for e in data["fix"]["edits"]
+                ],
+            )
+        return cls(
+            code=data["code"], name=data["name"], message=data["message"], fix=fix,
+            path=data["path"], line=data["line"], column=data["column"] - 1,
+            end_line=data["end_line"], end_column=data["end_column"] - 1,
+        )
 
 
 @dataclass

@@ -13,19 +13,21 @@ import sys
 import threading
 import tokenize
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import TypeVar
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from cachelint import noqa
 from cachelint.config import Config
 from cachelint.diagnostics import Diagnostic, Edit, FileError
 from cachelint.facts import ModuleFacts, build_facts
 from cachelint.rules import Rule, RuleContext, all_rules
+from cachelint.rules.cl403_invalidation_undone_by_refill import KeySite
+from cachelint.rules.cl403_invalidation_undone_by_refill import sites as key_sites
 
 # Cheap pre-check: a file that mentions no cache, lock-free of clocks, cannot have findings.
 _CACHE_HINT = re.compile(
@@ -45,6 +47,7 @@ class FileResult:
     errors: list[FileError] = field(default_factory=list)
     facts: ModuleFacts | None = None
     module: cst.Module | None = None
+    sites: list[KeySite] = field(default_factory=list)  # for project-wide CL403
     text: str | None = None
     encoding: str = "utf-8"
     bom: bool = False
@@ -137,6 +140,7 @@ def analyse_text(
     syntax_checked: bool = False,
     rules: list[Rule] | None = None,
     apply_noqa: bool = True,
+    collect_sites: bool = False,
 ) -> FileResult:
     """Lint one module's text.  Raises SourceError for input that cannot be analysed."""
     result = FileResult(path=path, text=text)
@@ -157,8 +161,16 @@ def analyse_text(
         ctx = RuleContext(module=module, facts=facts, config=config, path=path)
         diagnostics = [d for rule in rules for d in rule.check(ctx)]
         result.module, result.facts = module, facts
-        if diagnostics:
-            _locate(module, diagnostics, path)
+        sites = list(key_sites(ctx)) if collect_sites else []
+        if diagnostics or sites:
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            _locate(module, positions, diagnostics, path)
+            result.sites = [
+                KeySite(family, role, path, positions[node].start.line,
+                        positions[node].start.column, positions[node].end.line,
+                        positions[node].end.column)
+                for family, role, node in sites
+            ]
         result.diagnostics = diagnostics
 
     run_deep(analyse)
@@ -175,14 +187,21 @@ def analyse_bytes(data: bytes, path: str, config: Config, **kwargs: object) -> F
     return result
 
 
-def _locate(module: cst.Module, diagnostics: list[Diagnostic], path: str) -> None:
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+def _locate(
+    module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange],
+    diagnostics: list[Diagnostic], path: str,
+) -> None:
     for diagnostic in diagnostics:
         diagnostic.path = path
         if diagnostic.node is not None:
             where = positions[diagnostic.node]
             diagnostic.line, diagnostic.column = where.start.line, where.start.column
             diagnostic.end_line, diagnostic.end_column = where.end.line, where.end.column
+        if diagnostic.related is not None:
+            related = positions[diagnostic.related].start
+            diagnostic.message = diagnostic.message.replace(
+                "{related}", f"{path}:{related.line}"
+            )
         fix = diagnostic.fix
         if fix is None:
             continue
@@ -197,7 +216,7 @@ def _locate(module: cst.Module, diagnostics: list[Diagnostic], path: str) -> Non
 
 
 def _import_edit(
-    module: cst.Module, positions: object, module_name: str, name: str
+    module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange], module_name: str, name: str
 ) -> Edit | None:
     """Insert ``from module import name`` after the module's leading imports, once."""
     last: cst.CSTNode | None = None
@@ -219,7 +238,7 @@ def _import_edit(
     text = f"from {module_name} import {name}{newline}"
     if last is None:
         return Edit(1, 0, 1, 0, text)
-    where = positions[last]  # type: ignore[index]
+    where = positions[last]
     return Edit(where.end.line + 1, 0, where.end.line + 1, 0, text)
 
 
