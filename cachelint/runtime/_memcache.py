@@ -62,7 +62,7 @@ def write(client: Any, key: Any, op: Write) -> bool:
         stored = decode_record(current)
         if stored is not None and stored.version > op.version:
             return False
-        if client.set(key, record, expire=expire, noreply=False):
+        if client.cas(key, record, cas_token, expire=expire, noreply=False):
             return True
         # False: changed since gets; None: deleted since gets. Either way, re-read.
     raise VersionConflictError(key, MAX_ATTEMPTS)
