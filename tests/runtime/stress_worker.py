@@ -25,13 +25,18 @@ def connect(family: str, port: int) -> Any:
 
 
 def write_randomly(cache: Any, key: str, seed: int, count: int) -> list[tuple[int, bool]]:
-    """``count`` versioned writes with random versions and random small pauses."""
+    """``count`` versioned writes with random versions and random small pauses.
+
+    Versions drift upwards (the i-th write of every writer lands near 10*i, give
+    or take 30), like refills of a row that keeps changing: writers keep racing
+    with both newer and older snapshots instead of settling on one maximum.
+    """
     rng = random.Random(seed)
     results = []
-    for _ in range(count):
-        version = BASE_VERSION + rng.randrange(5000)
+    for i in range(count):
+        version = BASE_VERSION + 10 * i + rng.randrange(30)
         results.append((version, set_if_newer(cache, key, f"{version}/{seed}", version=version)))
-        time.sleep(rng.uniform(0, 0.001))
+        time.sleep(rng.uniform(0, 0.0005))
     return results
 
 

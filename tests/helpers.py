@@ -1,0 +1,51 @@
+"""Running the real flake8 and the real CLI, for tests."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cachelint.cli import main
+
+
+def flake8_findings(paths: list[Path], *extra: str) -> set[tuple[str, int, str]]:
+    """{(path, line, code)} reported by ``flake8 --select CL`` (a real subprocess)."""
+    command = [sys.executable, "-m", "flake8", "--select", "CL", "--isolated",
+               "--format=%(path)s\t%(row)d\t%(code)s", *extra, *map(str, paths)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode in (0, 1), result.stderr
+    found = set()
+    for line in result.stdout.splitlines():
+        path, row, code = line.split("\t")
+        found.add((str(Path(path).resolve()), int(row), code))
+    return found
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    """Run ``cachelint`` in-process; (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+def cli_json(*args: str) -> dict[str, Any]:
+    code, out, err = cli("check", "--format", "json", "--no-cache", *args)
+    assert code in (0, 1, 2), err
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+def cli_findings(path: Path) -> set[tuple[str, int, str]]:
+    document = cli_json(str(path))
+    assert document["errors"] == [], document["errors"]
+    return {(str(Path(d["path"]).resolve()), d["line"], d["code"])
+            for d in document["diagnostics"]}
