@@ -497,6 +497,9 @@ class Walker:
     def clock_expr(self, node: cst.BaseExpression) -> bool:
         """A wall or process clock, possibly converted (``int(time.time() * 1000)``)."""
         node = unwrap_await(node)
+        if isinstance(node, cst.Name):  # ``now = time.time()`` one assignment earlier
+            binding = self.env.get(node.value)
+            return binding is not None and binding.clock
         if isinstance(node, cst.Call):
             qualified = self.ctx.qualify(node.func)
             if qualified in knowledge.CLOCKS:
@@ -507,6 +510,8 @@ class Walker:
             if pair is not None and pair[1] in knowledge.CLOCK_PRESERVING_METHODS:
                 return self.clock_expr(pair[0])
             return False
+        if isinstance(node, cst.Attribute) and node.attr.value in knowledge.CLOCK_PRESERVING_METHODS:
+            return self.clock_expr(node.value)  # ``arrow.utcnow().int_timestamp``
         if isinstance(node, cst.BinaryOperation) and isinstance(
             node.operator, (cst.Multiply, cst.FloorDivide, cst.Divide)
         ):
@@ -514,13 +519,8 @@ class Walker:
         return False
 
     def clock_or_hop(self, node: cst.BaseExpression) -> bool:
-        """A clock, directly or through one local assignment."""
-        if self.clock_expr(node):
-            return True
-        if isinstance(node, cst.Name):
-            binding = self.env.get(node.value)
-            return binding is not None and binding.clock
-        return False
+        """A clock, directly or through local assignments."""
+        return self.clock_expr(node)
 
     # -- the walk -----------------------------------------------------------------------
 
@@ -684,9 +684,10 @@ class Walker:
             return
         kind = self.kind_of(receiver)
         if kind is not None and kind.role in {"shared", "local"}:
-            self.cache_op(call, receiver, kind, method, awaited)
-            return
-        self._check_source_write(call, receiver, method)
+            if self.cache_op(call, receiver, kind, method, awaited):
+                return
+        else:
+            self._check_source_write(call, receiver, method)
         if method in knowledge.PUBLISH_METHODS:
             for arg in call.args:
                 self._check_versioned_payload(arg.value, f"published with `{method}()`")
@@ -777,7 +778,8 @@ class Walker:
         kind: Kind,
         method: str,
         awaited: bool,
-    ) -> None:
+    ) -> bool:
+        """Record a cache operation; False when ``method`` is not one."""
         if method in knowledge.WRITE_METHODS:
             category: Literal["write", "delete", "read", "safe"] = "write"
         elif method in knowledge.DELETE_METHODS:
@@ -787,7 +789,7 @@ class Walker:
         elif method in knowledge.SAFE_METHODS:
             category = "safe"
         else:
-            return
+            return False
         key = self._key_arg(call, method)
         value = self._value_arg(call, method) if category == "write" else None
         tags: set[str] = set()
@@ -829,6 +831,7 @@ class Walker:
             self._check_version_kwargs(call, f"of a cache `{method}()`")
             if value is not None:
                 self._check_versioned_payload(value, "written to the cache")
+        return True
 
     def _callable_default(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, cst.Lambda):
