@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # so that `tests.servers` and `cachelint` import from the checkout
     sys.path.insert(0, str(ROOT))
 
-from tests.runtime.backends import SYNC_CASES, Case, Servers, make_case  # noqa: E402
-from tests.servers import (  # noqa: E402
+from tests.runtime.backends import SYNC_CASES, Case, Servers, make_case
+from tests.servers import (
     Server,
     ServerUnavailable,
     flush_memcached,

@@ -15,8 +15,13 @@ import pytest
 from pymemcache.client.base import Client
 from pymemcache.client.hash import HashClient
 
-from cachelint.runtime import VersionConflictError, get_versioned, invalidate, set_if_newer
-from cachelint.runtime import _memcache
+from cachelint.runtime import (
+    VersionConflictError,
+    _memcache,
+    get_versioned,
+    invalidate,
+    set_if_newer,
+)
 from tests.runtime.backends import memcached_ttl
 from tests.servers import HOST, Server, free_port
 
@@ -24,7 +29,7 @@ from tests.servers import HOST, Server, free_port
 class RacingClient(Client):
     """Runs ``between(...)`` after each of its first ``times`` ``gets`` calls."""
 
-    def __init__(self, server: Server, between: Callable[[], None], times: int = 1) -> None:
+    def __init__(self, server: Server, between: Callable[[], object], times: int = 1) -> None:
         super().__init__((HOST, server.port))  # default_noreply=True, as users have it
         self.between, self.times, self.gets_calls = between, times, 0
 

@@ -50,7 +50,7 @@ class Database:
         return self.read()
 
 
-def run_picture(refill: Callable[[Row], object], invalidate_after_commit: Callable[[Row], None],
+def run_picture(refill: Callable[[Row], object], invalidate_after_commit: Callable[[Row], object],
                 db: Database) -> object:
     """A reads, pauses; B commits and invalidates; A then writes. Returns A's write result."""
     a_has_read, b_done = threading.Event(), threading.Event()

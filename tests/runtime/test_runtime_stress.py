@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
+from collections import UserDict
 from collections.abc import Callable
 from typing import Any
 
@@ -125,10 +127,21 @@ def test_threads_and_processes_on_a_server(servers: Any, key: str, family: str) 
     _hammer(lambda: connect(family, port), key, ProcessWriters(family, port, key))
 
 
-@pytest.mark.parametrize("family", ["dict", "django-locmem"])
+class SlowStore(UserDict[str, Any]):
+    """A mapping whose reads take a while: a wide window between read and write."""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        time.sleep(0.0001)  # the value may be stale by the time the caller sees it
+        return value
+
+
+@pytest.mark.parametrize("family", ["dict", "slow-mapping", "django-locmem"])
 def test_threads_in_process(key: str, family: str) -> None:
     if family == "dict":
         shared: Any = {}
+    elif family == "slow-mapping":
+        shared = SlowStore()
     else:
         from django.core.cache.backends.locmem import LocMemCache
 
