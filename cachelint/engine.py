@@ -64,7 +64,14 @@ def decode(data: bytes) -> tuple[str, str, bool]:
     try:
         encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"cannot determine the encoding: {exc}") from None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise SourceError(
+                f"not valid UTF-8 (byte 0x{data[bad.start]:02x} at offset {bad.start}) and no "
+                "coding declaration"
+            ) from None
+        raise SourceError(f"invalid encoding declaration: {exc}") from None
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
