@@ -172,12 +172,8 @@ def analyse_text(
         if diagnostics or sites:
             positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
             _locate(module, positions, diagnostics, path)
-            result.sites = [
-                KeySite(family, role, path, positions[node].start.line,
-                        positions[node].start.column, positions[node].end.line,
-                        positions[node].end.column)
-                for family, role, node in sites
-            ]
+            result.sites = [_site(family, role, path, positions[node])
+                            for family, role, node in sites]
         result.diagnostics = diagnostics
 
     run_deep(analyse)
@@ -192,6 +188,11 @@ def analyse_bytes(data: bytes, path: str, config: Config, **kwargs: object) -> F
     result = analyse_text(text, path, config, **kwargs)  # type: ignore[arg-type]
     result.encoding, result.bom = encoding, bom
     return result
+
+
+def _site(family: str, role: str, path: str, where: CodeRange) -> KeySite:
+    return KeySite(family, role, path, where.start.line, where.start.column,
+                   where.end.line, where.end.column)
 
 
 def _locate(

@@ -33,6 +33,7 @@ class Plugin:
     name = "cachelint"
     version = __version__
     _enabled = True
+    _config_path: str | None = None
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
         self.tree = tree
@@ -55,7 +56,7 @@ class Plugin:
         cls._config_path = getattr(options, "cachelint_config", None)
 
     def _config(self) -> Config:
-        explicit = getattr(type(self), "_config_path", None)
+        explicit = type(self)._config_path
         if explicit:
             return config_module.load(Path(explicit))
         directory = str(Path(self.filename).resolve().parent) if self.filename else "."
