@@ -8,6 +8,7 @@ times the parse.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -87,6 +88,12 @@ class CacheOp:
     version_guard: cst.Comparison | None
     constant_value: bool
     lock_like: bool
+    # The innermost enclosing transaction's kind ("django", "sqlalchemy"), if any.
+    transaction: str | None = None
+    # Runs later, after the enclosing transaction commits:
+    # ``transaction.on_commit(partial(cache.delete, key))`` or a lambda passed to on_commit.
+    deferred: bool = False
+    guard: VersionGuard | None = None  # the check behind ``version_guard``
 
     @property
     def shared(self) -> bool:
@@ -98,6 +105,20 @@ class LockRegion:
     node: cst.CSTNode  # the With statement or the acquire() call
     kind: Kind
     ops: list[CacheOp] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VersionGuard:
+    """A hand-written ordering check on a cached value: ``if cached["version"] < version:``."""
+
+    comparison: cst.Comparison
+    statement: cst.If
+    cached: cst.BaseExpression  # the operand read from the cache
+    # The operand the cached one must be older than for the body to run, when the test
+    # reads that way (``cached < v``, ``v > cached``); None otherwise.
+    newer: cst.BaseExpression | None
+    read_keys: frozenset[str]  # key texts of the cache reads ``cached`` derives from
+    after_exit: bool = False  # guards the code after ``if ...: return``
 
 
 @dataclass
@@ -298,10 +319,12 @@ class Walker:
         self.self_name = self_name
         self.counter = counter
         self.locks: list[LockRegion] = []
-        self.transaction_depth = 0
+        self.transactions: list[str] = []  # kinds of the enclosing transactions
         self.miss_keys: list[str] = []
-        self.guards: list[cst.Comparison] = []
+        self.guards: list[VersionGuard] = []
         self.watched: set[str] = set()
+        self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
+        self.deferred = False  # recording a call that runs after the commit
         self.nested: list[tuple[cst.FunctionDef, str | None]] = []
         self.open_acquires: dict[str, LockRegion] = {}
 
@@ -526,10 +549,12 @@ class Walker:
 
     def block(self, statements: list[cst.BaseStatement] | tuple[cst.BaseStatement, ...]) -> None:
         miss_depth = len(self.miss_keys)
+        guard_depth = len(self.guards)
         acquire_before = dict(self.open_acquires)
         for statement in statements:
             self.statement(statement)
         del self.miss_keys[miss_depth:]
+        del self.guards[guard_depth:]
         for name in list(self.open_acquires):
             if name not in acquire_before:
                 self._close_acquire(name)
@@ -674,11 +699,20 @@ class Walker:
     def call(self, call: cst.Call, awaited: bool) -> None:
         pair = method_call(call)
         if pair is None:
+            if self.ctx.qualify(call.func) == "functools.partial":
+                self._deferred_partial(call)
             self._check_helper_call(call)
             return
         receiver, method = pair
         if method == "watch":
             self.watched.add(self.ctx.module.code_for_node(receiver))
+        elif method == "multi":
+            # A pipeline read before ``multi()`` only executes while the pipeline WATCHes.
+            text = self.ctx.module.code_for_node(receiver)
+            if text in self.pipeline_reads:
+                self.watched.add(text)
+        elif method == "on_commit":
+            self._deferred_lambda(call)
         if method in knowledge.COMMIT_METHODS and not call.args:
             self.facts.commit_indexes.append(self.next_index())
             return
@@ -691,6 +725,31 @@ class Walker:
         if method in knowledge.PUBLISH_METHODS:
             for arg in call.args:
                 self._check_versioned_payload(arg.value, f"published with `{method}()`")
+
+    def _deferred_partial(self, call: cst.Call) -> None:
+        """``partial(cache.delete, key)``: a delete that runs later (after the commit)."""
+        if not call.args or call.args[0].keyword is not None or call.args[0].star:
+            return
+        target = call.args[0].value
+        if not isinstance(target, cst.Attribute):
+            return
+        method = target.attr.value
+        kind = self.kind_of(target.value)
+        if method not in knowledge.DELETE_METHODS or kind is None \
+                or kind.role not in {"shared", "local"}:
+            return
+        self.deferred = True
+        self.cache_op(call, target.value, kind, method, False,
+                      arguments=call.with_changes(func=target, args=call.args[1:]))
+        self.deferred = False
+
+    def _deferred_lambda(self, call: cst.Call) -> None:
+        """``transaction.on_commit(lambda: cache.delete(key))``: the body runs after the commit."""
+        for arg in call.args:
+            if isinstance(arg.value, cst.Lambda):
+                self.deferred = True
+                self.expression(arg.value.body)
+                self.deferred = False
 
     def _check_helper_call(self, call: cst.Call) -> None:
         """``set_if_newer(cache, k, v, version=time.time())``: a clock as the version."""
@@ -778,8 +837,13 @@ class Walker:
         kind: Kind,
         method: str,
         awaited: bool,
+        arguments: cst.Call | None = None,
     ) -> bool:
-        """Record a cache operation; False when ``method`` is not one."""
+        """Record a cache operation; False when ``method`` is not one.
+
+        ``arguments`` holds the method's arguments when ``call`` is not the method call
+        itself (``partial(cache.delete, key)``).
+        """
         if method in knowledge.WRITE_METHODS:
             category: Literal["write", "delete", "read", "safe"] = "write"
         elif method in knowledge.DELETE_METHODS:
@@ -790,8 +854,9 @@ class Walker:
             category = "safe"
         else:
             return False
-        key = self._key_arg(call, method)
-        value = self._value_arg(call, method) if category == "write" else None
+        source = call if arguments is None else arguments
+        key = self._key_arg(source, method)
+        value = self._value_arg(source, method) if category == "write" else None
         tags: set[str] = set()
         roots: set[str] = set()
         if value is not None:
@@ -800,6 +865,8 @@ class Walker:
                 tags.add(SOURCE)
         key_text = self.ctx.module.code_for_node(key) if key is not None else None
         receiver_text = self.ctx.module.code_for_node(receiver)
+        if category == "read" and kind.pipeline:
+            self.pipeline_reads.add(receiver_text)
         op = CacheOp(
             call=call,
             function=self.facts,
@@ -816,12 +883,15 @@ class Walker:
             roots=frozenset(roots),
             awaited=awaited,
             locks=tuple(self.locks),
-            in_transaction=self.transaction_depth > 0,
+            in_transaction=bool(self.transactions) and not self.deferred,
             on_miss_branch=key_text is not None and key_text in self.miss_keys,
             in_watch_transaction=receiver_text in self.watched,
-            version_guard=self.guards[-1] if self.guards else None,
+            version_guard=self.guards[-1].comparison if self.guards else None,
             constant_value=value is not None and is_constant(value),
             lock_like=False,
+            transaction=self.transactions[-1] if self.transactions else None,
+            deferred=self.deferred,
+            guard=self.guards[-1] if self.guards else None,
         )
         op.lock_like = category == "write" and self._is_lock_acquisition(op)
         self.facts.ops.append(op)
@@ -964,7 +1034,7 @@ class Walker:
     def if_statement(self, node: cst.If) -> None:
         self.expression(node.test)
         key, body_is_miss = self._miss_test(node.test)
-        guard = self._ordering_guard(node.test)
+        guard = self._ordering_guard(node)
         self._check_clock_comparison(node)
         if guard is not None:
             self.guards.append(guard)
@@ -978,29 +1048,55 @@ class Walker:
         if node.orelse is not None:
             if key is not None and not body_is_miss:
                 self.miss_keys.append(key)
+            if guard is not None:  # the else branch is decided by the same check
+                self.guards.append(guard)
             if isinstance(node.orelse, cst.If):
                 self.if_statement(node.orelse)
             else:
                 self.suite(node.orelse.body)
+            if guard is not None:
+                self.guards.pop()
             if key is not None and not body_is_miss:
                 self.miss_keys.pop()
-        elif key is not None and not body_is_miss and _ends_flow(node.body):
-            # ``if cached is not None: return cached`` -- the rest of the block is the miss.
-            self.miss_keys.append(key)
+        else:
+            if key is not None and not body_is_miss and _ends_flow(node.body):
+                # ``if cached is not None: return cached`` -- the rest of the block is the miss.
+                self.miss_keys.append(key)
+            if guard is not None and _ends_flow(node.body):
+                # ``if cached["version"] >= version: return`` -- it guards the rest of the block.
+                self.guards.append(dataclasses.replace(guard, newer=None, after_exit=True))
 
-    def _ordering_guard(self, test: cst.BaseExpression) -> cst.Comparison | None:
-        """A ``<``/``>`` comparison involving a value read from the cache."""
+    def _ordering_guard(self, statement: cst.If) -> VersionGuard | None:
+        """A ``<``/``>`` comparison of a version (or update time) read from the cache."""
+        test = statement.test
         for node in [test, *descendants(test)]:
             if not isinstance(node, cst.Comparison):
                 continue
-            if not any(isinstance(t.operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan,
-                                               cst.GreaterThanEqual))
-                       for t in node.comparisons):
+            if not any(isinstance(t.operator, _ORDERING_OPERATORS) for t in node.comparisons):
                 continue
             operands = [node.left, *(t.comparator for t in node.comparisons)]
-            if any(CACHE in self.provenance(operand)[0] for operand in operands):
-                return node
+            if not any(_ordering_named(operand) for operand in operands):
+                continue
+            cached = next((o for o in operands if CACHE in self.provenance(o)[0]), None)
+            if cached is None:
+                continue
+            return VersionGuard(node, statement, cached, _newer_operand(node, cached),
+                                frozenset(self._read_keys(cached)))
         return None
+
+    def _read_keys(self, node: cst.BaseExpression) -> set[str]:
+        """Key texts of the cache reads a value derives from (``current = cache.get(k)``)."""
+        found: set[str] = set()
+        for current in [node, *descendants(node)]:
+            if isinstance(current, cst.Name):
+                binding = self.lookup(current.value)
+                if binding is not None and binding.cache_read_key is not None:
+                    found.add(binding.cache_read_key)
+            elif isinstance(current, cst.Call):
+                key = self._cache_read_key(current)
+                if key is not None:
+                    found.add(key)
+        return found
 
     def _check_clock_comparison(self, node: cst.If) -> None:
         """``if entry["version"] < time.time(): cache.set(...)``: the clock orders writes."""
@@ -1044,7 +1140,7 @@ class Walker:
 
     def with_statement(self, node: cst.With) -> None:
         opened: list[LockRegion] = []
-        transactions = 0
+        transactions: list[str] = []
         for item in node.items:
             expr = unwrap_await(item.item)
             self.expression(item.item)
@@ -1056,16 +1152,18 @@ class Walker:
             if kind is not None and kind.role == "process_lock":
                 region = LockRegion(node, kind)
                 opened.append(region)
-            if _is_transaction(self.ctx.qualify(expr.func if isinstance(expr, cst.Call)
-                                                else expr)):
-                transactions += 1
+            transaction = _transaction_kind(
+                self.ctx.qualify(expr.func if isinstance(expr, cst.Call) else expr)
+            )
+            if transaction is not None:
+                transactions.append(transaction)
             if item.asname is not None:
                 self.bind(item.asname.name, item.item)
         self.locks.extend(opened)
         self.facts.lock_regions.extend(opened)
-        self.transaction_depth += transactions
+        self.transactions.extend(transactions)
         self.suite(node.body)
-        self.transaction_depth -= transactions
+        del self.transactions[len(self.transactions) - len(transactions):]
         del self.locks[len(self.locks) - len(opened):]
 
     def _track_acquire(self, node: cst.BaseExpression) -> None:
@@ -1100,6 +1198,45 @@ def _ends_flow(body: cst.BaseSuite) -> bool:
     return isinstance(last, (cst.Return, cst.Raise, cst.Continue, cst.Break))
 
 
+_ORDERING_OPERATORS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
+# Words naming what orders cache entries: versions and update times.
+_ORDERING_WORDS = knowledge.VERSION_WORDS | frozenset(
+    {"updated", "modified", "timestamp", "ts", "mtime"}
+)
+
+
+def _ordering_named(node: cst.BaseExpression) -> bool:
+    """``cached["version"]``, ``int(cur_ver)``, ``row.updated_at``: names an ordering token."""
+    for current in [node, *descendants(node)]:
+        if isinstance(current, cst.Subscript) and current.slice:
+            index = current.slice[0].slice
+            if isinstance(index, cst.Index):
+                key = keys.string_value(index.value)
+                if key is not None and has_word(key, _ORDERING_WORDS):
+                    return True
+        elif isinstance(current, (cst.Name, cst.Attribute)):
+            name = terminal_name(current)
+            if name is not None and has_word(name, _ORDERING_WORDS):
+                return True
+    return False
+
+
+def _newer_operand(
+    comparison: cst.Comparison, cached: cst.BaseExpression
+) -> cst.BaseExpression | None:
+    """``v`` in ``cached < v`` / ``cached <= v`` / ``v > cached`` / ``v >= cached``."""
+    if len(comparison.comparisons) != 1:
+        return None
+    target = comparison.comparisons[0]
+    operator = target.operator
+    if cached is comparison.left and isinstance(operator, (cst.LessThan, cst.LessThanEqual)):
+        return target.comparator
+    if cached is target.comparator and isinstance(operator, (cst.GreaterThan,
+                                                             cst.GreaterThanEqual)):
+        return comparison.left
+    return None
+
+
 def _version_named(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.Subscript) and node.slice:
         index = node.slice[0].slice
@@ -1126,11 +1263,15 @@ def _target_names(target: cst.BaseExpression) -> list[str]:
     return []
 
 
-def _is_transaction(qualified: str | None) -> bool:
+def _transaction_kind(qualified: str | None) -> str | None:
+    """``django`` for ``transaction.atomic``, ``sqlalchemy`` for ``session.begin()``."""
     if qualified is None:
-        return False
-    return qualified in {"django.db.transaction.atomic", "transaction.atomic"} or \
-        qualified.endswith((".begin", ".begin_nested", "session.begin"))
+        return None
+    if qualified in {"django.db.transaction.atomic", "transaction.atomic"}:
+        return "django"
+    if qualified.endswith((".begin", ".begin_nested")):
+        return "sqlalchemy"
+    return None
 
 
 # -- the module walk ------------------------------------------------------------------------
@@ -1296,9 +1437,13 @@ def _walk_function(
             binding.kind = ctx.kind_of_annotation(param.annotation.annotation)
         env[name] = binding
     walker = Walker(ctx, facts, env, self_name, counter)
-    if any(_is_transaction(ctx.qualify(d.decorator.func if isinstance(d.decorator, cst.Call)
-                                       else d.decorator)) for d in node.decorators):
-        walker.transaction_depth += 1
+    for decorator in node.decorators:
+        target = decorator.decorator
+        transaction = _transaction_kind(
+            ctx.qualify(target.func if isinstance(target, cst.Call) else target)
+        )
+        if transaction is not None:
+            walker.transactions.append(transaction)
     walker.suite(node.body)
     if owner is not None and node.name.value in _INIT_METHODS and self_name is not None:
         _record_instance_attributes(ctx, walker, node, owner, self_name)

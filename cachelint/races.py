@@ -10,6 +10,10 @@ A hand-written version check means the author already wanted ordering; a write
 inside an open transaction is wrong whatever its value; an event's own payload is
 older than the row it describes; a value just written races other writers; and
 only then is it a plain refill.
+
+A blind delete is one race too: CL402 when it runs before the commit, otherwise
+CL403 when a blind refill of its key family exists (never both on one delete;
+once the delete moves after the commit, CL403 can report it).
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ def is_blind_write(op: f.CacheOp) -> bool:
         and not op.in_watch_transaction
         and not op.lock_like
         and not op.constant_value
+        and not _cas_protocol(op)
+    )
+
+
+def _cas_protocol(op: f.CacheOp) -> bool:
+    """``add`` for the absent key of a ``gets``/``cas`` loop: the atomic memcached protocol."""
+    return op.method == "add" and any(
+        other.method == "cas" and other.key_text == op.key_text for other in op.function.ops
     )
 
 
@@ -55,12 +67,24 @@ def write_race(op: f.CacheOp, module: f.ModuleFacts) -> str | None:
 
 
 def is_premature_delete(op: f.CacheOp) -> bool:
-    """A shared-cache delete inside an open transaction or before the commit."""
+    """A shared-cache delete inside an open transaction or before the commit (CL402)."""
     return op.category == "delete" and op.shared and (op.in_transaction or _before_commit(op))
 
 
+def is_blind_delete(op: f.CacheOp) -> bool:
+    """A shared-cache delete after the commit: what a blind refill can undo (CL403)."""
+    return op.category == "delete" and op.shared and not is_premature_delete(op)
+
+
 def _before_commit(op: f.CacheOp) -> bool:
-    function = op.function
-    if not any(c > op.index for c in function.commit_indexes):
+    """A ``commit()`` follows in the same function, and a source write is still pending
+    (since the previous commit, up to that commit)."""
+    if op.deferred:
         return False
-    return any(w < op.index for w in function.source_write_indexes)
+    commits = op.function.commit_indexes
+    later = [c for c in commits if c > op.index]
+    if not later:
+        return False
+    start = max((c for c in commits if c < op.index), default=0)
+    end = min(later)
+    return any(start < w < end for w in op.function.source_write_indexes)
