@@ -85,6 +85,7 @@ class CacheOp:
     in_transaction: bool
     on_miss_branch: bool
     in_watch_transaction: bool
+    receiver_text: str
     version_guard: cst.Comparison | None
     constant_value: bool
     lock_like: bool
@@ -142,6 +143,7 @@ class FunctionFacts:
     return_tags: set[str] = field(default_factory=set)
     attribute_reads: dict[str, set[str]] = field(default_factory=dict)
     dict_literals: dict[str, cst.Dict] = field(default_factory=dict)
+    bound_values: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
     @property
     def refill_named(self) -> bool:
@@ -464,6 +466,11 @@ class Walker:
         if pair is not None:
             receiver, method = pair
             kind = self.kind_of(receiver)
+            if method in knowledge.CONSUMER_RECEIVE_METHODS or (
+                kind is not None and kind.role == "consumer"
+                and method in knowledge.CONSUMER_ITER_METHODS
+            ):
+                return {EVENT}
             if kind is not None and kind.role in {"shared", "local"}:
                 return {CACHE} if method in knowledge.READ_METHODS else set()
             if method in knowledge.ORM_MANAGERS:
@@ -661,6 +668,7 @@ class Walker:
         if kind is not None:
             binding.kind = kind
         binding.value = value
+        self.facts.bound_values[target.value] = value
         binding.clock = self.clock_expr(value)
         unwrapped = unwrap_await(value)
         if isinstance(unwrapped, cst.Dict):
@@ -809,12 +817,14 @@ class Walker:
                 is_write = True
             elif method == "executemany":
                 is_write = True
-        elif method in {"execute", "add", "add_all", "merge"}:
+        elif method in {"execute", "add", "add_all", "merge", "delete"}:
             base = (terminal_name(receiver) or "").lstrip("_").lower()
+            session = base in knowledge.SESSION_NAMES or base.endswith("session")
             if method == "execute" and call.args:
-                sql = keys.string_value(call.args[0].value) or ""
-                is_write = sql.strip().lower().startswith(knowledge.SQL_WRITE_WORDS)
-            elif base in knowledge.SESSION_NAMES or base.endswith("session"):
+                is_write = self._writes_sql(call.args[0].value)
+            elif method == "delete":  # ``session.delete(row)``, ``Model.objects.filter().delete()``
+                is_write = session or self._is_orm_chain(receiver)
+            elif session:
                 is_write = True
         if not is_write:
             return
@@ -829,6 +839,33 @@ class Walker:
                 if binding is None:
                     binding = self.env[root] = Binding(tags={PARAM} if root in self.env else set())
                 binding.tags.add(WRITTEN)
+
+    def _writes_sql(self, node: cst.BaseExpression) -> bool:
+        """``"UPDATE ..."`` (also through a local or a constant), ``text("INSERT ...")``,
+        SQLAlchemy Core ``update(User).where(...).values(...)``."""
+        node = unwrap_await(node)
+        sql = keys.template(node)
+        if sql is None and isinstance(node, cst.Name):
+            binding = self.lookup(node.value)
+            if binding is not None and binding.value is not None and binding.value is not node:
+                sql = keys.template(binding.value)
+            sql = sql if sql is not None else self.ctx.string_constants.get(node.value)
+        if sql is not None:
+            return sql.strip().lower().startswith(knowledge.SQL_WRITE_WORDS)
+        while isinstance(node, (cst.Call, cst.Attribute)):
+            if isinstance(node, cst.Call):
+                name = call_name(node)
+                if name == "text" and node.args:
+                    return self._writes_sql(node.args[0].value)
+                if name in {"update", "insert", "delete"} and (
+                    isinstance(node.func, cst.Name)
+                    or (self.ctx.qualify(node.func) or "").startswith("sqlalchemy")
+                ):
+                    return True
+                node = node.func
+            else:
+                node = node.value
+        return False
 
     def cache_op(
         self,
@@ -886,6 +923,7 @@ class Walker:
             in_transaction=bool(self.transactions) and not self.deferred,
             on_miss_branch=key_text is not None and key_text in self.miss_keys,
             in_watch_transaction=receiver_text in self.watched,
+            receiver_text=receiver_text,
             version_guard=self.guards[-1].comparison if self.guards else None,
             constant_value=value is not None and is_constant(value),
             lock_like=False,
@@ -1402,9 +1440,25 @@ def _is_consumer(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
                 qualified.rsplit(".", 1)[-1] in knowledge.CONSUMER_DECORATORS:
             return True
     name = node.name.value
-    if name.startswith(knowledge.CONSUMER_PREFIXES):
+    if name.startswith(knowledge.CONSUMER_PREFIXES) or has_word(name, _CALLBACK_WORDS):
         params = {p.name.value for p in node.params.params}
         return bool(params & knowledge.EVENT_PARAM_NAMES)
+    return False
+
+
+# ``def callback(message):`` passed to a pub/sub subscriber, ``def message_handler(msg):``.
+_CALLBACK_WORDS = frozenset({"callback", "handler", "listener", "subscriber"})
+
+
+def _bound_task(node: cst.FunctionDef) -> bool:
+    """``@app.task(bind=True)``: the first parameter is the task, not event data."""
+    for decorator in node.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            bind = keyword(target, "bind")
+            if bind is not None and isinstance(bind.value, cst.Name) \
+                    and bind.value.value == "True":
+                return True
     return False
 
 
@@ -1428,10 +1482,13 @@ def _walk_function(
         _decorator_name(d) == "staticmethod" for d in node.decorators
     ):
         self_name = node.params.params[0].name.value
+    not_event = {"self", "cls", "sender", self_name}
+    if consumer and params and _bound_task(node):
+        not_event.add(params[0].name.value)
     for param in params:
         name = param.name.value
         binding = Binding(tags={PARAM}, roots={name})
-        if consumer and name not in {"self", "cls", "sender", self_name}:
+        if consumer and name not in not_event:
             binding.tags.add(EVENT)
         if param.annotation is not None:
             binding.kind = ctx.kind_of_annotation(param.annotation.annotation)

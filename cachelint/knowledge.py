@@ -289,6 +289,13 @@ CONSUMER_ITER_METHODS: frozenset[str] = frozenset(
     {"listen", "poll", "consume", "getmany", "messages", "get_message", "xread",
      "xreadgroup", "receive_messages", "subscribe"}
 )
+# Calls that return one delivered message or a batch of them, whatever the receiver
+# (redis pub/sub and streams, queue pops, aiokafka, SQS); ``poll``/``consume`` only on a
+# resolved consumer (``select.poll``, ``Popen.poll`` are not queues).
+CONSUMER_RECEIVE_METHODS: frozenset[str] = frozenset(
+    {"get_message", "receive_messages", "xread", "xreadgroup", "getmany", "getone",
+     "blpop", "brpop", "brpoplpush", "blmove", "bzpopmin", "bzpopmax"}
+)
 
 # --- names, as a last resort ----------------------------------------------------------
 

@@ -77,14 +77,16 @@ def is_blind_delete(op: f.CacheOp) -> bool:
 
 
 def _before_commit(op: f.CacheOp) -> bool:
-    """A ``commit()`` follows in the same function, and a source write is still pending
-    (since the previous commit, up to that commit)."""
+    """A ``commit()`` follows in the same function and the unit of work it commits has a
+    source write: one since the previous commit, or (when nothing was committed before
+    the op) one anywhere up to that commit -- ``cache.delete(k); row.x = 1; commit()``."""
     if op.deferred:
         return False
     commits = op.function.commit_indexes
     later = [c for c in commits if c > op.index]
     if not later:
         return False
-    start = max((c for c in commits if c < op.index), default=0)
-    end = min(later)
+    earlier = [c for c in commits if c < op.index]
+    start = max(earlier, default=0)
+    end = op.index if earlier else min(later)
     return any(start < w < end for w in op.function.source_write_indexes)
