@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from . import _memcache, _redis
 from ._django import (
+    PROXY,
     DjangoPyMemcacheBackend,
     DjangoRedisCacheBackend,
     DjangoRedisPackageBackend,
@@ -107,6 +108,8 @@ def _classify(tp: type) -> str:
 
 def _kind_of(tp: type) -> str:
     names = [f"{c.__module__}.{c.__qualname__}" for c in tp.__mro__]
+    if PROXY in names:
+        return "django-proxy"
     if any(n.startswith("redis.") and n.endswith("Pipeline") for n in names):
         return "redis-pipeline"
     if _REDIS_SYNC.intersection(names):
@@ -150,8 +153,10 @@ def _refuse(cache: object, kind: str, *, asynchronous: bool) -> TypeError:
 
 def resolve(cache: Any) -> SyncBackend:
     """The synchronous backend for ``cache`` or a ``TypeError`` naming what is supported."""
-    cache = unwrap_proxy(cache)
     kind = _classify(type(cache))
+    if kind == "django-proxy":
+        cache = unwrap_proxy(cache)
+        kind = _classify(type(cache))
     backend = _SYNC_BACKENDS.get(kind)
     if backend is None:
         raise _refuse(cache, kind, asynchronous=False)

@@ -18,15 +18,12 @@ from typing import Any
 from . import _memcache, _redis
 from ._encoding import Record, Write, decode_record
 
-_PROXY = "django.utils.connection.ConnectionProxy"
+PROXY = "django.utils.connection.ConnectionProxy"
 
 
-def unwrap_proxy(cache: Any) -> Any:
+def unwrap_proxy(proxy: Any) -> Any:
     """``django.core.cache.cache`` is a proxy to the current thread's default cache."""
-    tp = type(cache)
-    if f"{tp.__module__}.{tp.__qualname__}" == _PROXY:
-        return cache._connections[cache._alias]
-    return cache
+    return proxy._connections[proxy._alias]
 
 
 class DjangoRedisCacheBackend:

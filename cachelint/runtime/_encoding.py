@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 MARKER = b"CL1"
 KIND_BYTES = b"b"
@@ -118,8 +118,7 @@ def encode_value(value: object, codec: Codec | None) -> tuple[bytes, bytes]:
     )
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(NamedTuple):
     """One validated write: what every backend's compare-and-set receives."""
 
     version: int

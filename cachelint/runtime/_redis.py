@@ -1,9 +1,11 @@
 """Redis: one server-side Lua script per write, one round trip.
 
-The script reads the current version from the stored header, compares it with
-the new one as canonical decimal strings (longer is larger; same length compares
-byte by byte), so versions of any size order exactly -- Lua numbers are doubles
-and would lose precision past 2**53.  It then ``SET``s the record, with ``PX``
+The script reads the current version from the stored header and compares it
+with the new one as canonical decimal strings: the longer is larger; equal
+lengths compare 15 digits at a time, and a 15-digit chunk is exact in a
+double.  So versions of any size order exactly, although Lua numbers are
+doubles that lose precision past 2**53.  A version with a leading zero is not
+canonical: such a value counts as unversioned.  It then ``SET``s the record, with ``PX``
 when a TTL is given.  Only the first 64 bytes are read (``GETRANGE``) unless the
 header is longer, so large values are not copied into Lua.
 
@@ -23,22 +25,18 @@ from typing import Any
 from ._encoding import Write, ttl_milliseconds
 
 SCRIPT = """
-local function version_of(s)
-  local v = string.match(s, '^CL1:[bsct]:(%d+):')
-  if v and (#v == 1 or string.byte(v, 1) ~= 48) then return v end
-  return nil
-end
 local head = redis.call('GETRANGE', KEYS[1], 0, 63)
-local current = version_of(head)
+local current = string.match(head, '^CL1:[bsct]:(%d+):')
 if not current and #head == 64 and string.sub(head, 1, 4) == 'CL1:' then
-  current = version_of(redis.call('GET', KEYS[1]))
+  current = string.match(redis.call('GET', KEYS[1]), '^CL1:[bsct]:(%d+):')
 end
-if current then
+if current and (#current == 1 or string.byte(current) ~= 48) then
   local new = ARGV[1]
   if #current > #new then return 0 end
-  if #current == #new then
-    for i = 1, #new do
-      local a, b = string.byte(current, i), string.byte(new, i)
+  if #current == #new and current ~= new then
+    for i = 1, #new, 15 do
+      local a = tonumber(string.sub(current, i, i + 14))
+      local b = tonumber(string.sub(new, i, i + 14))
       if a ~= b then
         if a > b then return 0 end
         break
