@@ -22,6 +22,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from cachelint import noqa
+from cachelint.fixes import imports
 from cachelint.config import Config
 from cachelint.diagnostics import Diagnostic, Edit, FileError
 from cachelint.facts import ModuleFacts, build_facts
@@ -217,44 +218,4 @@ def _locate(
             where = positions[node]
             fix.edits.append(Edit(where.start.line, where.start.column,
                                   where.end.line, where.end.column, replacement))
-        for module_name, name in fix.imports:
-            edit = _import_edit(module, positions, module_name, name)
-            if edit is not None:
-                fix.edits.append(edit)
-
-
-def _import_edit(
-    module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange], module_name: str, name: str
-) -> Edit | None:
-    """Insert ``from module import name`` after the module's leading imports, once."""
-    last: cst.CSTNode | None = None
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            small = statement.body[0]
-            if isinstance(small, cst.ImportFrom) and _imports_name(small, module_name, name):
-                return None
-            if isinstance(small, (cst.Import, cst.ImportFrom)):
-                last = statement
-                continue
-            if last is None and isinstance(small, cst.Expr) and isinstance(
-                small.value, (cst.SimpleString, cst.ConcatenatedString)
-            ):
-                last = statement  # the docstring
-                continue
-        break
-    newline = module.default_newline
-    text = f"from {module_name} import {name}{newline}"
-    if last is None:
-        return Edit(1, 0, 1, 0, text)
-    where = positions[last]
-    return Edit(where.end.line + 1, 0, where.end.line + 1, 0, text)
-
-
-def _imports_name(node: cst.ImportFrom, module_name: str, name: str) -> bool:
-    from cachelint.names import dotted
-
-    if node.module is None or dotted(node.module) != module_name:
-        return False
-    if isinstance(node.names, cst.ImportStar):
-        return True
-    return any(isinstance(a.name, cst.Name) and a.name.value == name for a in node.names)
+        fix.edits.extend(imports.import_edits(module, positions, fix.imports))

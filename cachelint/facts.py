@@ -95,6 +95,7 @@ class CacheOp:
     # ``transaction.on_commit(partial(cache.delete, key))`` or a lambda passed to on_commit.
     deferred: bool = False
     guard: VersionGuard | None = None  # the check behind ``version_guard``
+    standalone: bool = False  # the whole expression statement: its result is unused
 
     @property
     def shared(self) -> bool:
@@ -327,6 +328,7 @@ class Walker:
         self.watched: set[str] = set()
         self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
         self.deferred = False  # recording a call that runs after the commit
+        self.statement_call: cst.BaseExpression | None = None  # the call of an Expr statement
         self.nested: list[tuple[cst.FunctionDef, str | None]] = []
         self.open_acquires: dict[str, LockRegion] = {}
 
@@ -629,7 +631,9 @@ class Walker:
                 self.facts.return_tags |= tags
             return
         if isinstance(node, cst.Expr):
+            self.statement_call = unwrap_await(node.value)
             self.expression(node.value)
+            self.statement_call = None
             self._track_acquire(node.value)
             return
         for child in children(node):
@@ -930,6 +934,7 @@ class Walker:
             transaction=self.transactions[-1] if self.transactions else None,
             deferred=self.deferred,
             guard=self.guards[-1] if self.guards else None,
+            standalone=call is self.statement_call,
         )
         op.lock_like = category == "write" and self._is_lock_acquisition(op)
         self.facts.ops.append(op)

@@ -13,6 +13,7 @@ import libcst as cst
 from cachelint.config import Config
 from cachelint.diagnostics import Diagnostic, Edit
 from cachelint.engine import SourceError, analyse_text, decode
+from cachelint.fixes import imports
 
 MAX_ROUNDS = 8
 
@@ -91,7 +92,7 @@ def fix_text(text: str, path: str, config: Config, unsafe: bool) -> tuple[str, i
         fixes = [d for d in result.diagnostics if applicable(d, unsafe)]
         if not fixes:
             return text, applied
-        edits = [e for d in fixes for e in (d.fix.edits if d.fix else [])]
+        edits = imports.merge([e for d in fixes for e in (d.fix.edits if d.fix else [])])
         new_text = apply_edits(text, edits)
         try:
             cst.parse_module(new_text)

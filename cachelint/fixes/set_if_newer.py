@@ -13,7 +13,7 @@ import libcst as cst
 from cachelint import keys, knowledge
 from cachelint.config import Config
 from cachelint.diagnostics import Fix, Safety
-from cachelint.facts import CacheOp
+from cachelint.facts import CacheOp, ModuleFacts
 from cachelint.names import keyword, positional, unwrap_await
 
 # Client libraries ``cachelint.runtime`` can write to atomically.
@@ -32,7 +32,7 @@ class FixOrReason:
     reason: str | None
 
 
-def build(op: CacheOp, module: cst.Module, config: Config) -> FixOrReason:
+def build(op: CacheOp, module: cst.Module, facts: ModuleFacts, config: Config) -> FixOrReason:
     if op.method not in FIXABLE_METHODS:
         return FixOrReason(None, f"`{op.method}()` writes several values: no automatic fix")
     if op.kind.lib not in SUPPORTED_LIBS:
@@ -51,23 +51,92 @@ def build(op: CacheOp, module: cst.Module, config: Config) -> FixOrReason:
         return FixOrReason(None, "no version found: expose one from the source of truth")
     code = module.code_for_node
     asynchronous = op.kind.lib == "redis-async" or (op.awaited and op.function.is_async)
-    helper = "aset_if_newer" if asynchronous else "set_if_newer"
+    prefix = "a" if asynchronous else ""
+    codec = None if _is_text(op.value, op) else "JsonCodec()"
+    codec_argument = [f"codec={codec}"] if codec else []
     assert op.key is not None and op.value is not None
     arguments = [code(op.receiver), code(op.key), code(op.value), f"version={version}"]
     ttl = ttl_expression(op, module)
     if ttl is not None:
         arguments.append(f"ttl={ttl}")
-    replacement = f"{helper}({', '.join(arguments)})"
-    safety: Safety = "safe" if op.method in SAFE_METHODS and op.kind.resolved else "unsafe"
-    if any(a.keyword is not None and a.keyword.value == "nx" for a in op.call.args):
-        safety = "unsafe"
+    helper = f"{prefix}set_if_newer"
+    replacements: list[tuple[cst.CSTNode, str]] = [
+        (op.call, f"{helper}({', '.join([*arguments, *codec_argument])})")
+    ]
+    # Keys written by the runtime carry a version header: the reads of this key in the
+    # same function move to get_value too, so the cache-aside code keeps working.
+    readers = _same_key_reads(op)
+    for read in readers:
+        read_arguments = [code(read.receiver), code(read.key)] if read.key else []
+        default = positional(read.call, 1)
+        if default is not None:
+            read_arguments.append(code(default.value))
+        replacements.append((read.call, f"{prefix}get_value({', '.join(read_arguments + codec_argument)})"))
+    imports = [(config.helper_module, helper)]
+    if readers:
+        imports.append(("cachelint.runtime", f"{prefix}get_value"))
+    if codec:
+        imports.append(("cachelint.runtime", "JsonCodec"))
+    unsafe = (
+        op.method not in SAFE_METHODS
+        or not op.kind.resolved
+        or any(a.keyword is not None and a.keyword.value == "nx" for a in op.call.args)
+        or (codec is not None and not _is_json_literal(op))
+        or _other_readers(op, facts, readers)
+    )
+    safety: Safety = "unsafe" if unsafe else "safe"
     fix = Fix(
         title=f"Replace with `{helper}(..., version={version})`",
         safety=safety,
-        replacements=[(op.call, replacement)],
-        imports=[(config.helper_module, helper)],
+        replacements=replacements,
+        imports=imports,
     )
     return FixOrReason(fix, None)
+
+
+_TEXT_CALLS = frozenset({"str", "dumps", "encode", "decode", "render_to_string", "format",
+                         "join", "hexdigest", "isoformat", "to_json", "model_dump_json"})
+
+
+def _is_text(node: cst.BaseExpression | None, op: CacheOp) -> bool:
+    """Syntactically a ``str`` or ``bytes``: stored natively, no codec needed."""
+    if node is None:
+        return False
+    node = unwrap_await(node)
+    if isinstance(node, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+        return True
+    if isinstance(node, cst.Call):
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        return name in _TEXT_CALLS
+    if isinstance(node, cst.Name):
+        bound = op.function.bound_values.get(node.value)
+        return bound is not None and bound is not node and _is_text(bound, op)
+    return False
+
+
+def _is_json_literal(op: CacheOp) -> bool:
+    """A dict or list literal (or a name bound to one): JSON keeps its shape."""
+    return _dict_literal(op) is not None or isinstance(op.value, cst.List)
+
+
+def _same_key_reads(op: CacheOp) -> list[CacheOp]:
+    return [
+        other for other in op.function.ops
+        if other.category == "read" and other.method == "get" and other.key_text == op.key_text
+        and other.key is not None
+        and other.receiver_text == op.receiver_text
+    ]
+
+
+def _other_readers(op: CacheOp, facts: ModuleFacts, rewritten: list[CacheOp]) -> bool:
+    """Reads of the same key family elsewhere in the module would see the versioned format."""
+    if op.key_family is None:
+        return False
+    return any(
+        other.category == "read" and other.key_family == op.key_family and other not in rewritten
+        for other in facts.ops
+    )
 
 
 def version_expression(op: CacheOp, module: cst.Module, config: Config) -> str | None:

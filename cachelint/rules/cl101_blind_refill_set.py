@@ -97,7 +97,7 @@ class BlindRefillSet(Rule):
         for op in ctx.facts.ops:
             if races.write_race(op, ctx.facts) != self.code:
                 continue
-            outcome = set_if_newer.build(op, ctx.module, ctx.config)
+            outcome = set_if_newer.build(op, ctx.module, ctx.facts, ctx.config)
             message = (
                 f"blind `{op.method}()` on a refill path: a slower refill of older data "
                 "can land after a newer write and its invalidation; write with "
