@@ -43,6 +43,7 @@ from ._encoding import (
     check_version,
     decode_value,
     encode_value,
+    version_text,
 )
 from ._errors import VersionConflictError
 
@@ -64,12 +65,12 @@ def _value_write(value: object, version: object, ttl: object, codec: Codec | Non
     checked = check_version(version)
     seconds = check_ttl(ttl)
     kind, payload = encode_value(value, codec)
-    return Write(checked, b"%d" % checked, kind, payload, seconds)
+    return Write(checked, version_text(checked), kind, payload, seconds)
 
 
 def _tombstone_write(version: object, ttl: object) -> Write:
     checked = check_version(version)
-    return Write(checked, b"%d" % checked, KIND_TOMBSTONE, b"", check_ttl(ttl))
+    return Write(checked, version_text(checked), KIND_TOMBSTONE, b"", check_ttl(ttl))
 
 
 def _result(record: Record | None, codec: Codec | None) -> tuple[Any, int] | None:

@@ -79,6 +79,16 @@ def check_version(version: object) -> int:
     return int(version)
 
 
+def version_text(version: int) -> bytes:
+    """Canonical decimal form of a checked version."""
+    try:
+        return b"%d" % version
+    except ValueError:  # past sys.get_int_max_str_digits() (4300 by default)
+        raise ValueError(
+            f"version has {version.bit_length()} bits: too large to write as decimal text"
+        ) from None
+
+
 def check_ttl(ttl: object) -> float | None:
     """Validate a TTL in seconds: ``None`` (no expiry) or a positive finite number."""
     if ttl is None:

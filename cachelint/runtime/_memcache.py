@@ -46,7 +46,7 @@ def _backoff(attempt: int) -> None:
 
 def write(client: Any, key: Any, op: Write) -> bool:
     """Compare-and-set ``op`` at ``key``; True when it was stored."""
-    record = op.record()
+    record, expire = op.record(), expire_seconds(op.ttl)
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
             _backoff(attempt)
@@ -54,7 +54,6 @@ def write(client: Any, key: Any, op: Write) -> bool:
         if not isinstance(reply, tuple):  # HashClient(ignore_exc=True) with no live server
             raise ConnectionError(f"memcached gets({key!r}) got no reply from any server")
         current, cas_token = reply
-        expire = expire_seconds(op.ttl)
         if cas_token is None:
             if client.add(key, record, expire=expire, noreply=False):
                 return True

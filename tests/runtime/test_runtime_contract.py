@@ -108,6 +108,8 @@ def test_values_other_than_bytes_and_str_need_a_codec(case: Case, key: str, valu
         (None, TypeError),
         (Decimal(5), TypeError),
         (-1, ValueError),
+        # beyond Python's int-to-text limit: a clear error, not a crash in the backend
+        pytest.param(10**5000, ValueError, id="10**5000"),
     ],
 )
 def test_bad_versions_are_refused(
