@@ -163,6 +163,7 @@ class ModuleFacts:
         return [op for f in self.functions for op in f.ops]
 
 
+_MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
 _TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom")
 _LOCK_KEY = re.compile(r"lock|mutex|semaphore|leader|throttle|ratelimit|rate_limit")
 _NON_CACHE_TYPES = frozenset(
@@ -454,7 +455,10 @@ class Walker:
                 call_tags = self.call_tags(current)
                 tags |= call_tags
                 if CACHE in call_tags or SOURCE in call_tags:
-                    continue  # its arguments are a query, not the value
+                    # Its arguments are a query, not the value: their names stay roots
+                    # (``render(..., {"article": article})`` derives from ``article``).
+                    roots |= {n.value for n in descendants(current) if isinstance(n, cst.Name)}
+                    continue
             stack.extend(children(current))
         return tags, roots
 
@@ -485,6 +489,8 @@ class Walker:
             if self._is_orm_chain(receiver):
                 return {SOURCE}
             base = terminal_name(receiver) or ""
+            if _is_model_getter(base, method):
+                return {SOURCE}
             if method in knowledge.SESSION_READ_METHODS and (
                 base.lstrip("_").lower() in knowledge.SESSION_NAMES
                 or base.lower().endswith(("session", "cursor", "conn", "connection"))
@@ -658,6 +664,10 @@ class Walker:
                     ClockUse(value, f"assigned to the version attribute `{name}`")
                 )
             return
+        if isinstance(target, cst.Subscript):  # ``rows[key] = value`` feeds ``rows``
+            if isinstance(target.value, cst.Name):
+                self.absorb(target.value.value, value)
+            return
         if not isinstance(target, cst.Name):
             return
         tags, roots = self.provenance(value)
@@ -680,6 +690,15 @@ class Walker:
         read = self._cache_read_key(unwrapped)
         if read is not None:
             binding.cache_read_key = read
+
+    def absorb(self, name: str, value: cst.BaseExpression) -> None:
+        """A local container takes in ``value`` (``items.append(row)``, ``d[k] = row``)."""
+        binding = self.env.get(name)
+        if binding is None:
+            return
+        tags, roots = self.provenance(value)
+        binding.tags |= tags
+        binding.roots |= roots
 
     # -- expressions: every call, in order ------------------------------------------------
 
@@ -728,6 +747,9 @@ class Walker:
         if method in knowledge.COMMIT_METHODS and not call.args:
             self.facts.commit_indexes.append(self.next_index())
             return
+        if method in _MUTATORS and isinstance(receiver, cst.Name) and receiver.value in self.env:
+            for arg in call.args:
+                self.absorb(receiver.value, arg.value)
         kind = self.kind_of(receiver)
         if kind is not None and kind.role in {"shared", "local"}:
             if self.cache_op(call, receiver, kind, method, awaited):
@@ -1101,10 +1123,10 @@ class Walker:
                 self.guards.pop()
             if key is not None and not body_is_miss:
                 self.miss_keys.pop()
-        else:
-            if key is not None and not body_is_miss and _ends_flow(node.body):
-                # ``if cached is not None: return cached`` -- the rest of the block is the miss.
-                self.miss_keys.append(key)
+        if key is not None and not body_is_miss and _ends_flow(node.body):
+            # ``if cached is not None: return cached`` -- the rest of the block is the miss.
+            self.miss_keys.append(key)
+        if node.orelse is None:
             if guard is not None and _ends_flow(node.body):
                 # ``if cached["version"] >= version: return`` -- it guards the rest of the block.
                 self.guards.append(dataclasses.replace(guard, newer=None, after_exit=True))
@@ -1229,6 +1251,20 @@ class Walker:
         region = self.open_acquires.pop(text)
         if region in self.locks:
             self.locks.remove(region)
+
+
+_MODEL_GETTER_WORDS = frozenset({"get", "filter", "all", "first", "select", "find", "fetch",
+                                 "load", "query", "lookup", "by"})
+
+
+def _is_model_getter(receiver_name: str, method: str) -> bool:
+    """``DataSource.get_by_id(...)``, ``User.query.filter_by(...)``: a model class read."""
+    if receiver_name == "query":  # Flask-SQLAlchemy's ``Model.query``
+        return True
+    if not receiver_name[:1].isupper() or receiver_name.isupper():
+        return False
+    method_words = words(method)
+    return bool(method_words) and method_words[0] in _MODEL_GETTER_WORDS
 
 
 def _ends_flow(body: cst.BaseSuite) -> bool:
