@@ -127,6 +127,14 @@ def _locmem_case() -> Case:
     return Case("django-locmem", "local", cache, cache.make_key, ttl, put_foreign, cache.clear)
 
 
+def ensure_django_settings() -> None:
+    """django-redis reads ``django.conf.settings``: configure defaults if nobody did."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure()
+
+
 def _as_django(case: Case, cache: Any) -> Case:
     """Hand ``cache`` to the runtime; keep the raw client for looking underneath."""
     close_raw = case.close
@@ -189,6 +197,7 @@ def make_case(name: str, servers: Servers) -> Case:
         import redis
         from django_redis.cache import RedisCache as DjangoRedisCache
 
+        ensure_django_settings()
         cache = DjangoRedisCache(redis_url, {"KEY_PREFIX": "dr"})
         return _as_django(_redis_case(name, redis.Redis(host=HOST, port=servers.redis.port),
                                       cache.make_key), cache)

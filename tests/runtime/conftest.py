@@ -28,16 +28,6 @@ from tests.servers import (
 )
 
 
-def _configure_django() -> None:
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure()
-
-
-_configure_django()
-
-
 def _started(start: object) -> Iterator[Server]:
     assert callable(start)
     try:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from cachelint.runtime import SUPPORTED, get_versioned, invalidate, set_if_newer
+from tests.runtime.backends import ensure_django_settings
 from tests.servers import HOST
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +98,7 @@ def test_django_default_cache_proxy_is_unwrapped() -> None:
 def test_django_redis_shard_client(servers: Any) -> None:
     from django_redis.cache import RedisCache
 
+    ensure_django_settings()
     port = servers.redis.port
     cache = RedisCache(
         [f"redis://{HOST}:{port}/1", f"redis://{HOST}:{port}/2"],
