@@ -163,6 +163,7 @@ class ModuleFacts:
         return [op for f in self.functions for op in f.ops]
 
 
+HIT = "!"  # marks a branch where the cached value was found
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
 _TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom")
 _LOCK_KEY = re.compile(r"lock|mutex|semaphore|leader|throttle|ratelimit|rate_limit")
@@ -947,11 +948,11 @@ class Walker:
             awaited=awaited,
             locks=tuple(self.locks),
             in_transaction=bool(self.transactions) and not self.deferred,
-            on_miss_branch=key_text is not None and key_text in self.miss_keys,
+            on_miss_branch=key_text is not None and self._on_miss_branch(key_text),
             in_watch_transaction=receiver_text in self.watched,
             receiver_text=receiver_text,
             version_guard=self.guards[-1].comparison if self.guards else None,
-            constant_value=value is not None and is_constant(value),
+            constant_value=value is not None and (is_constant(value) or self._is_trivial(value)),
             lock_like=False,
             transaction=self.transactions[-1] if self.transactions else None,
             deferred=self.deferred,
@@ -1046,6 +1047,36 @@ class Walker:
         key = self._key_arg(node, method)
         return self.ctx.module.code_for_node(key) if key is not None else None
 
+    def _is_trivial(self, value: cst.BaseExpression) -> bool:
+        """Literals, UPPER_CASE constants and clocks: a sentinel or a counter reset, not data
+        loaded from anywhere (``cache.set(k, SENTINEL)``, ``cache.set(k, (1, now))``)."""
+        stack: list[cst.CSTNode] = [value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name):
+                binding = self.env.get(node.value)
+                if binding is not None:
+                    if not binding.clock:
+                        return False
+                elif not (node.value.isupper() or node.value in {"True", "False", "None"}):
+                    return False
+            elif isinstance(node, cst.Call):
+                if not self.clock_expr(node):
+                    return False
+            elif isinstance(node, (cst.Attribute, cst.Subscript, cst.Lambda, cst.Await)):
+                return False
+            else:
+                stack.extend(children(node))
+        return True
+
+    def _on_miss_branch(self, key_text: str) -> bool:
+        for entry in reversed(self.miss_keys):
+            if entry == key_text:
+                return True
+            if entry == HIT + key_text:
+                return False
+        return False
+
     # -- branches -------------------------------------------------------------------------
 
     def _miss_test(self, test: cst.BaseExpression) -> tuple[str | None, bool]:
@@ -1103,16 +1134,17 @@ class Walker:
         self._check_clock_comparison(node)
         if guard is not None:
             self.guards.append(guard)
-        if key is not None and body_is_miss:
-            self.miss_keys.append(key)
+        # Each branch of a test on a cached value is a miss (``key``) or a hit (``!key``).
+        if key is not None:
+            self.miss_keys.append(key if body_is_miss else HIT + key)
         self.suite(node.body)
-        if key is not None and body_is_miss:
+        if key is not None:
             self.miss_keys.pop()
         if guard is not None:
             self.guards.pop()
         if node.orelse is not None:
-            if key is not None and not body_is_miss:
-                self.miss_keys.append(key)
+            if key is not None:
+                self.miss_keys.append(HIT + key if body_is_miss else key)
             if guard is not None:  # the else branch is decided by the same check
                 self.guards.append(guard)
             if isinstance(node.orelse, cst.If):
@@ -1121,7 +1153,7 @@ class Walker:
                 self.suite(node.orelse.body)
             if guard is not None:
                 self.guards.pop()
-            if key is not None and not body_is_miss:
+            if key is not None:
                 self.miss_keys.pop()
         if key is not None and not body_is_miss and _ends_flow(node.body):
             # ``if cached is not None: return cached`` -- the rest of the block is the miss.
