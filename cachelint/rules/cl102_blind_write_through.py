@@ -7,19 +7,30 @@ class BlindWriteThrough(WriteRaceRule):
     """
     ## What it does
     Finds a shared-cache write of a value that the same function has just written
-    to the source of truth (after `.save()`, `.update()`, `.create()`,
-    `session.add()`/`commit()`, an SQL `UPDATE`/`INSERT`), with no ordering token.
+    to the source of truth, with no ordering token. Writes to the source of truth
+    are Django `.save()`, `.create()`, `.update()`, `.bulk_update()`,
+    `.update_or_create()`; SQLAlchemy `session.add()`, `session.merge()`,
+    `session.flush()`, `session.execute(update(...))`; DB-API
+    `cursor.execute("UPDATE ...")` / `"INSERT ..."` (also through a local or
+    module constant holding the SQL) and `executemany`.
 
     ## Why is this bad?
     Two writers can commit to the database in one order and reach the cache in
     the other: the cache then keeps the older write forever (or until it
-    expires), while the database holds the newer one.
-    """
+    expires), while the database holds the newer one. Writing the cache after
+    the commit does not help; only a version compared atomically at write time
+    does.
 
+    One finding per race, by precedence: a write-through inside an open
+    transaction is CL402, one guarded by a hand-written version check is CL103,
+    one of an event consumer's payload is CL401; a write-through that is also a
+    refill (`Model.objects.create(...)` returns the row) is reported here, not as
+    CL101.
+    """
     code = "CL102"
     name = "blind-write-through"
     summary = "Write-through without an ordering token: writers can reach the cache out of order."
-    references = ("DESIGN.md: rule catalog, CL102",)
+    references = ("DESIGN.md: rule catalog, CL102", "DESIGN.md: the runtime contract")
     INVALID = (
         """
         from django.core.cache import cache
@@ -28,6 +39,18 @@ class BlindWriteThrough(WriteRaceRule):
             user.name = name
             user.save()
             cache.set(f"user:{user.pk}", {"name": user.name})
+        """,
+        """
+        import psycopg2
+        import redis
+
+        r = redis.Redis()
+
+        def set_stock(conn, sku, quantity):
+            with conn.cursor() as cur:
+                cur.execute("UPDATE stock SET quantity = %s WHERE sku = %s", (quantity, sku))
+            conn.commit()
+            r.set(f"stock:{sku}", quantity)
         """,
     )
     VALID = (

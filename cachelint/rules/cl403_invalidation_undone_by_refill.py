@@ -3,8 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import libcst as cst
+
 from cachelint import races
 from cachelint.diagnostics import Diagnostic
+from cachelint.facts import CacheOp
 from cachelint.rules import Rule, RuleContext
 
 
@@ -24,17 +27,35 @@ class KeySite:
 class InvalidationUndoneByRefill(Rule):
     """
     ## What it does
-    Finds a blind delete of a key family (`f"user:{id}"`, `"user:%s" % id`,
-    `"user:" + str(id)` all normalise to `user:{}`) while a refill of the same
-    family somewhere else is a blind set (CL101). The message names the refill
-    site. Under flake8 the pairing is within one file; `cachelint check` and
-    `cachelint audit` on a directory pair deletes and refills across files.
+    Finds a blind delete of a key family while a refill of the same family is a
+    blind set (a CL101 finding), and reports the delete, naming the refill site
+    (`path:line`). Keys are compared by family: `f"user:{uid}"`,
+    `"user:%s" % uid`, `"user:{}".format(uid)`, `"user:" + str(uid)`, a module
+    constant template (`USER_KEY.format(uid)`, `USER_KEY % uid`), a local
+    holding any of these, and a same-module key helper
+    (`def user_key(uid): return f"user:{uid}"`) all normalise to `user:{}`.
+    Keys whose shape cannot be known (a bare parameter, an unknown function)
+    never pair.
+
+    Where the pairing looks depends on how cachelint runs:
+
+    - under **flake8** (and in editors), each file is checked alone: a delete
+      pairs only with refills in the same file;
+    - `cachelint check DIR` and `cachelint audit DIR` pair deletes and refills
+      **across every file** linted (a refill in `views.py` with the delete in
+      `signals.py`); a refill in the same file is named first. The result cache
+      keeps each file's key sites, so an edited file re-pairs with the others.
 
     ## Why is this bad?
     This is the race in one picture: the refill reads version 7, the writer
     commits version 8 and deletes the key, the refill writes version 7. The
-    delete looked correct, and it is undone. Keys whose shape cannot be known
-    never pair.
+    delete looked correct, and it is undone: version 7 is served until it
+    expires.
+
+    One finding per race: a delete that runs before the commit is CL402, not
+    this rule (after its fix, `transaction.on_commit(partial(cache.delete, key))`
+    still deletes blindly and is reported here). Silencing the delete with
+    `# noqa: CL403` also removes it from cross-file pairing.
     """
 
     code = "CL403"
@@ -70,15 +91,19 @@ class InvalidationUndoneByRefill(Rule):
             invalidate(cache, f"user:{user.pk}", version=user.version)
         """,
     )
-    options_doc = "None. Pairing is project-wide under `cachelint check DIR`."
+    options_doc = """
+    None. Pairing is project-wide under `cachelint check DIR` and within one file
+    under flake8.
+    """
 
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
-        refills = {}
+        refills: dict[str, CacheOp] = {}
         for op in ctx.facts.ops:
             if op.key_family and races.write_race(op, ctx.facts) == "CL101":
                 refills.setdefault(op.key_family, op)
         for op in ctx.facts.ops:
-            if op.category == "delete" and op.shared and op.key_family in refills:
+            if op.key_family in refills and races.is_blind_delete(op):
+                assert op.key_family is not None
                 diagnostic = self.report(op.call, message(op.key_family, "{related}"))
                 diagnostic.related = refills[op.key_family].call
                 yield diagnostic
@@ -92,12 +117,12 @@ def message(family: str, refill_site: str) -> str:
     )
 
 
-def sites(ctx: RuleContext) -> Iterator[tuple[str, str, object]]:
+def sites(ctx: RuleContext) -> Iterator[tuple[str, str, cst.CSTNode]]:
     """(family, role, node) of every blind delete and blind refill in one module."""
     for op in ctx.facts.ops:
         if not op.key_family or not op.shared:
             continue
-        if op.category == "delete":
+        if races.is_blind_delete(op):
             yield op.key_family, "delete", op.call
         elif races.write_race(op, ctx.facts) == "CL101":
             yield op.key_family, "refill", op.call
