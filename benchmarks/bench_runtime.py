@@ -7,7 +7,10 @@ values of the same size, keys cycling over a small key space.
 The operations of a backend are run in interleaved batches (batch of A, batch
 of B, batch of C, then again ...), so load from other processes hits them all
 alike; each row shows the median rate over its batches and the median of the
-per-round ratios to the plain write (or read) of the same backend::
+per-round ratios to the plain write (or read) of the same backend.  It also
+shows the CPU time per call, this process plus the server (Redis ``INFO cpu``,
+memcached ``stats`` rusage), which a busy machine does not distort (ratio:
+plain CPU / this CPU, so higher is better in both columns)::
 
     python benchmarks/bench_runtime.py [--ops 20000] [--batch 500] [--value-size 256]
 
@@ -37,28 +40,47 @@ Op = Callable[[str, int], object]
 _versions = itertools.count(1)  # increasing across batches: versioned writes keep winning
 
 
-def _batch(op: Op, size: int, offset: int) -> float:
-    """Calls per second for ``size`` calls of ``op``."""
-    start = time.perf_counter()
-    for i in range(offset, offset + size):
-        op(KEYS[i % len(KEYS)], next(_versions))
-    return size / (time.perf_counter() - start)
+class Meter:
+    """Wall-clock rate and CPU cost (this process + the server) of batches of calls."""
+
+    def __init__(self, server_cpu: Callable[[], float]) -> None:
+        self.server_cpu = server_cpu
+
+    def batch(self, op: Op, size: int, offset: int) -> tuple[float, float]:
+        """Run ``size`` calls; return (calls per second, CPU microseconds per call)."""
+        cpu0, server0 = time.process_time(), self.server_cpu()
+        start = time.perf_counter()
+        for i in range(offset, offset + size):
+            op(KEYS[i % len(KEYS)], next(_versions))
+        elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu0 + self.server_cpu() - server0
+        return size / elapsed, cpu / size * 1e6
 
 
-def compare(
-    ops: dict[str, tuple[Op, str]], total: int, batch: int
-) -> list[tuple[str, float, float]]:
-    """Run the ops in interleaved batches; return (name, median ops/s, median ratio)."""
+Row = tuple[str, float, float, float, float]
+
+
+def compare(ops: dict[str, tuple[Op, str]], meter: Meter, total: int, batch: int) -> list[Row]:
+    """Run the ops in interleaved batches.
+
+    Returns (name, median ops/s, median ratio of ops/s to the baseline in the
+    same round, CPU us per op, CPU ratio to the baseline).
+    """
     rates: dict[str, list[float]] = {name: [] for name in ops}
-    for name, (op, _) in ops.items():  # warm-up: connections, script cache, keys present
-        _batch(op, len(KEYS), 0)
+    cpus: dict[str, list[float]] = {name: [] for name in ops}
+    for op, _ in ops.values():  # warm-up: connections, script cache, keys present
+        meter.batch(op, len(KEYS), 0)
     for round_ in range(max(1, total // batch)):
         for name, (op, _) in ops.items():
-            rates[name].append(_batch(op, batch, round_ * batch))
+            rate, cpu = meter.batch(op, batch, round_ * batch)
+            rates[name].append(rate)
+            cpus[name].append(cpu)
     rows = []
     for name, (_, baseline) in ops.items():
         ratios = [r / b for r, b in zip(rates[name], rates[baseline])]
-        rows.append((name, statistics.median(rates[name]), statistics.median(ratios)))
+        cpu, base_cpu = sum(cpus[name]) / len(cpus[name]), sum(cpus[baseline]) / len(cpus[baseline])
+        rows.append((name, statistics.median(rates[name]), statistics.median(ratios), cpu,
+                     base_cpu / cpu))
     return rows
 
 
@@ -95,12 +117,28 @@ def memcached_ops(c: Any, value: bytes, c_noreply: Any) -> dict[str, tuple[Op, s
     }
 
 
-def print_table(rows: list[tuple[str, float, float]]) -> None:
-    print(f"{'operation':<48} {'ops/s':>10} {'vs plain':>9}")
-    print("-" * 69)
-    for name, rate, ratio in rows:
-        print(f"{name:<48} {rate:>10,.0f} {ratio:>8.2f}x")
+def print_table(rows: list[Row]) -> None:
+    print(f"{'operation':<46} {'ops/s':>8} {'vs plain':>8}  {'CPU us/op':>9} {'vs plain':>8}")
+    print("-" * 85)
+    for name, rate, ratio, cpu, cpu_ratio in rows:
+        print(f"{name:<46} {rate:>8,.0f} {ratio:>7.2f}x  {cpu:>9.1f} {cpu_ratio:>7.2f}x")
     print()
+
+
+def redis_cpu(client: Any) -> Callable[[], float]:
+    def seconds() -> float:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    return seconds
+
+
+def memcached_cpu(client: Any) -> Callable[[], float]:
+    def seconds() -> float:
+        stats = client.stats()
+        return float(stats[b"rusage_user"]) + float(stats[b"rusage_system"])
+
+    return seconds
 
 
 def main() -> None:
@@ -119,11 +157,14 @@ def main() -> None:
           f"redis-py {redis.__version__}\n")
     with start_redis() as redis_server, start_memcached() as memcached_server:
         rclient = redis.Redis(host=HOST, port=redis_server.port)
-        print_table(compare(redis_ops(rclient, value), args.ops, args.batch))
+        meter = Meter(redis_cpu(rclient))
+        print_table(compare(redis_ops(rclient, value), meter, args.ops, args.batch))
         rclient.close()
         mclient = Client((HOST, memcached_server.port))
         mclient_noreply = Client((HOST, memcached_server.port))
-        print_table(compare(memcached_ops(mclient, value, mclient_noreply), args.ops, args.batch))
+        meter = Meter(memcached_cpu(mclient))
+        print_table(compare(memcached_ops(mclient, value, mclient_noreply), meter, args.ops,
+                            args.batch))
         mclient.close()
         mclient_noreply.close()
 

@@ -22,10 +22,12 @@ from tests.runtime.test_runtime_contract import VERSION_PAIRS
 from tests.servers import HOST
 
 
-@pytest.fixture(params=["asyncio", "asyncio-cluster"])
+@pytest.fixture(params=["asyncio", "asyncio-decode-responses", "asyncio-cluster"])
 async def aclient(request: pytest.FixtureRequest, servers: Any) -> AsyncIterator[Any]:
     if request.param == "asyncio":
         client: Any = redis.asyncio.Redis(host=HOST, port=servers.redis.port)
+    elif request.param == "asyncio-decode-responses":
+        client = redis.asyncio.Redis(host=HOST, port=servers.redis.port, decode_responses=True)
     else:
         client = RedisCluster(host=HOST, port=servers.redis_cluster.port)
     yield client
