@@ -28,13 +28,14 @@ READERS = 3
 class Reader(threading.Thread):
     """Reads until told to stop; records what went wrong, if anything."""
 
-    def __init__(self, cache: Any, key: str, stop: threading.Event) -> None:
+    def __init__(self, cache: Any, key: str, done: threading.Event) -> None:
         super().__init__(daemon=True)
-        self.cache, self.key, self.stop = cache, key, stop
-        self.reads, self.problems, self.last = 0, list[str](), -1
+        self.cache, self.key, self.done = cache, key, done
+        self.reads, self.last = 0, -1
+        self.problems: list[str] = []
 
     def run(self) -> None:
-        while not self.stop.is_set():
+        while not self.done.is_set():
             hit = get_versioned(self.cache, self.key)
             self.reads += 1
             if hit is None:
