@@ -107,6 +107,8 @@ class LockRegion:
     node: cst.CSTNode  # the With statement or the acquire() call
     kind: Kind
     ops: list[CacheOp] = field(default_factory=list)
+    # Same-module functions and methods called inside (``self.refresh()``, ``super().get()``).
+    calls: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class ModuleFacts:
 
 HIT = "!"  # marks a branch where the cached value was found
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
+_MAX_KEY_HOPS = 4
 _TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom")
 _LOCK_KEY = re.compile(r"lock|mutex|semaphore|leader|throttle|ratelimit|rate_limit")
 _NON_CACHE_TYPES = frozenset(
@@ -331,6 +334,7 @@ class Walker:
         self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
         self.deferred = False  # recording a call that runs after the commit
         self.statement_call: cst.BaseExpression | None = None  # the call of an Expr statement
+        self.key_hops: list[str] = []  # locals being followed while resolving a key
         self.nested: list[tuple[cst.FunctionDef, str | None]] = []
         self.open_acquires: dict[str, LockRegion] = {}
 
@@ -729,6 +733,11 @@ class Walker:
             self.call(call, awaited)
 
     def call(self, call: cst.Call, awaited: bool) -> None:
+        if self.locks:
+            callee = self._local_callee(call)
+            if callee is not None:
+                for region in self.locks:
+                    region.calls.append(callee)
         pair = method_call(call)
         if pair is None:
             if self.ctx.qualify(call.func) == "functools.partial":
@@ -785,6 +794,20 @@ class Walker:
                 self.deferred = True
                 self.expression(arg.value.body)
                 self.deferred = False
+
+    def _local_callee(self, call: cst.Call) -> str | None:
+        """The name of a same-module function or method this call runs, if it is one."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            return func.value if func.value in self.ctx.function_nodes else None
+        if isinstance(func, cst.Attribute):
+            base = func.value
+            if isinstance(base, cst.Name) and base.value in {self.self_name, "cls"}:
+                return func.attr.value
+            if isinstance(base, cst.Call) and isinstance(base.func, cst.Name) \
+                    and base.func.value == "super":
+                return func.attr.value
+        return None
 
     def _check_helper_call(self, call: cst.Call) -> None:
         """``set_if_newer(cache, k, v, version=time.time())``: a clock as the version."""
@@ -998,13 +1021,23 @@ class Walker:
         return bool(_TOKEN_CALLS.search(value_text))
 
     def key_resolver(self, node: cst.BaseExpression) -> str | None:
-        """Key templates through one-hop locals, module constants and key helpers."""
+        """Key templates through locals (a few hops), module and class constants, and
+        key helpers."""
         if isinstance(node, cst.Name):
             binding = self.env.get(node.value)
             if binding is not None and binding.value is not None and binding.value is not node:
-                inner = binding.value
-                return keys.template(inner, None) if not isinstance(inner, cst.Name) else None
+                if node.value in self.key_hops or len(self.key_hops) >= _MAX_KEY_HOPS:
+                    return None  # ``key = key + ":x"`` or a long chain: unknown
+                self.key_hops.append(node.value)
+                try:
+                    return keys.template(binding.value, self.key_resolver)
+                finally:
+                    self.key_hops.pop()
+            if binding is not None and PARAM in binding.tags:
+                return None
             return self.ctx.string_constants.get(node.value)
+        if isinstance(node, cst.Attribute):
+            return _constant_lookup(self.ctx, node, self.facts.class_name)
         if isinstance(node, cst.Call):
             name = call_name(node)
             if name is not None and name in self.ctx.key_helpers:
@@ -1437,35 +1470,81 @@ def _classes(body: tuple[cst.BaseStatement, ...] | list[cst.BaseStatement]) -> l
 
 
 def _prepass(ctx: ModuleContext, module: cst.Module) -> None:
-    """Imports, string constants, top-level function names and key helpers."""
+    """Imports, string constants, top-level function names, then key helpers."""
     for statement in module.body:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if isinstance(small, (cst.Import, cst.ImportFrom)):
                     ctx.record_import(small)
-                elif isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    target = small.targets[0].target
-                    text = keys.string_value(small.value)
-                    if isinstance(target, cst.Name) and text is not None:
-                        ctx.string_constants[target.value] = text
+                else:
+                    _record_string_constant(ctx, small, "")
         elif isinstance(statement, (cst.If, cst.Try)):
             for node in descendants(statement):
                 if isinstance(node, (cst.Import, cst.ImportFrom)):
                     ctx.record_import(node)
         elif isinstance(statement, cst.FunctionDef):
             ctx.function_nodes[statement.name.value] = statement
-            helper = _key_helper_template(ctx, statement)
+        elif isinstance(statement, cst.ClassDef):
+            for item in statement.body.body:
+                if isinstance(item, cst.SimpleStatementLine):
+                    for small in item.body:
+                        _record_string_constant(ctx, small, f"{statement.name.value}.")
+    for statement in module.body:  # helpers may use constants defined after them
+        if isinstance(statement, cst.FunctionDef):
+            helper = _key_helper_template(ctx, statement, None)
             if helper is not None:
                 ctx.key_helpers[statement.name.value] = helper
         elif isinstance(statement, cst.ClassDef):
             for item in statement.body.body:
                 if isinstance(item, cst.FunctionDef):
-                    helper = _key_helper_template(ctx, item)
+                    helper = _key_helper_template(ctx, item, statement.name.value)
                     if helper is not None:
                         ctx.key_helpers[item.name.value] = helper
 
 
-def _key_helper_template(ctx: ModuleContext, node: cst.FunctionDef) -> str | None:
+def _record_string_constant(ctx: ModuleContext, small: cst.BaseSmallStatement, prefix: str) -> None:
+    """``USER_KEY = "user:{}"`` (module level) or ``KEY = ...`` in a class (``Class.KEY``)."""
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+    else:
+        return
+    if not isinstance(target, cst.Name):
+        return
+    text = _constant_string(ctx, value, prefix)
+    if text is not None:
+        ctx.string_constants[prefix + target.value] = text
+
+
+def _constant_string(ctx: ModuleContext, node: cst.BaseExpression, prefix: str) -> str | None:
+    """A string known statically: a literal, a known constant, ``+`` or an f-string of them."""
+    literal = keys.string_value(node)
+    if literal is not None:
+        return literal
+    if isinstance(node, cst.Name):
+        return ctx.string_constants.get(prefix + node.value, ctx.string_constants.get(node.value))
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        left = _constant_string(ctx, node.left, prefix)
+        right = _constant_string(ctx, node.right, prefix)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, cst.FormattedString):
+        parts: list[str] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+                continue
+            known = _constant_string(ctx, part.expression, prefix)
+            if known is None or part.conversion is not None or part.format_spec is not None:
+                return None
+            parts.append(known.replace("{", "{{").replace("}", "}}"))
+        return "".join(parts).replace("{{", "{").replace("}}", "}")
+    return None
+
+
+def _key_helper_template(
+    ctx: ModuleContext, node: cst.FunctionDef, class_name: str | None
+) -> str | None:
     """``def user_key(uid): return f"user:{uid}"`` -> ``user:{}``."""
     body = node.body
     if not isinstance(body, cst.IndentedBlock) or len(body.body) > 3:
@@ -1476,8 +1555,24 @@ def _key_helper_template(ctx: ModuleContext, node: cst.FunctionDef) -> str | Non
     ret = last.body[0]
     if not isinstance(ret, cst.Return) or ret.value is None:
         return None
-    return keys.family(ret.value, lambda n: ctx.string_constants.get(n.value)
-                       if isinstance(n, cst.Name) else None)
+    return keys.family(ret.value, lambda n: _constant_lookup(ctx, n, class_name))
+
+
+def _constant_lookup(
+    ctx: ModuleContext, node: cst.BaseExpression, class_name: str | None
+) -> str | None:
+    """A module constant (``USER_KEY``), or a class constant (``self.KEY``, ``cls.KEY``,
+    ``Users.KEY``)."""
+    if isinstance(node, cst.Name):
+        return ctx.string_constants.get(node.value)
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+        owner = node.value.value
+        if owner in {"self", "cls"}:
+            if class_name is None:
+                return None
+            owner = class_name
+        return ctx.string_constants.get(f"{owner}.{node.attr.value}")
+    return None
 
 
 def _class_attributes(ctx: ModuleContext, node: cst.ClassDef, counter: list[int]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cachelint.diagnostics import Diagnostic
+from cachelint.facts import CacheOp
 from cachelint.rules import Rule, RuleContext
 
 
@@ -15,7 +16,9 @@ class ProcessLocalLockSharedCache(Rule):
     `fasteners.InterProcessLock`) taken with `with`, `async with` or `acquire()`
     around reads or writes of a **shared** cache. Locks are resolved through
     module and class attributes, `self.x = ...` in `__init__` and locals; only
-    cache calls written directly inside the locked block count.
+    cache calls written inside the locked block count, and calls to functions or
+    methods of the same module that make such calls themselves (one hop:
+    `self.refresh()`, `super().get(key)`).
 
     ## Why is this bad?
     The lock excludes only threads (or tasks) of one process, or processes of one
@@ -56,9 +59,16 @@ class ProcessLocalLockSharedCache(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
+        # Functions that touch a shared cache themselves: a locked call to one counts.
+        touching: dict[str, CacheOp] = {}
+        for function in ctx.facts.functions:
+            shared = [op for op in function.ops if op.shared and op.category != "safe"]
+            if shared:
+                touching.setdefault(function.name, shared[0])
         for function in ctx.facts.functions:
             for region in function.lock_regions:
                 shared = [op for op in region.ops if op.shared]
+                shared += [touching[name] for name in region.calls if name in touching]
                 if not shared:
                     continue
                 lock = region.kind.lib
