@@ -1191,10 +1191,9 @@ class Walker:
         if key is not None and not body_is_miss and _ends_flow(node.body):
             # ``if cached is not None: return cached`` -- the rest of the block is the miss.
             self.miss_keys.append(key)
-        if node.orelse is None:
-            if guard is not None and _ends_flow(node.body):
-                # ``if cached["version"] >= version: return`` -- it guards the rest of the block.
-                self.guards.append(dataclasses.replace(guard, newer=None, after_exit=True))
+        if node.orelse is None and guard is not None and _ends_flow(node.body):
+            # ``if cached["version"] >= version: return`` -- it guards the rest of the block.
+            self.guards.append(dataclasses.replace(guard, newer=None, after_exit=True))
 
     def _ordering_guard(self, statement: cst.If) -> VersionGuard | None:
         """A ``<``/``>`` comparison of a version (or update time) read from the cache."""
@@ -1534,6 +1533,8 @@ def _constant_string(ctx: ModuleContext, node: cst.BaseExpression, prefix: str) 
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
                 continue
+            if not isinstance(part, cst.FormattedStringExpression):
+                return None
             known = _constant_string(ctx, part.expression, prefix)
             if known is None or part.conversion is not None or part.format_spec is not None:
                 return None

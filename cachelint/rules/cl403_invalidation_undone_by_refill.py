@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from cachelint import races
+from cachelint import keys, races
 from cachelint.diagnostics import Diagnostic
 from cachelint.facts import CacheOp
 from cachelint.rules import Rule, RuleContext
@@ -34,8 +34,8 @@ class InvalidationUndoneByRefill(Rule):
     constant template (`USER_KEY.format(uid)`, `USER_KEY % uid`), a local
     holding any of these, and a same-module key helper
     (`def user_key(uid): return f"user:{uid}"`) all normalise to `user:{}`.
-    Keys whose shape cannot be known (a bare parameter, an unknown function)
-    never pair.
+    Keys whose shape cannot be known (a bare parameter, an unknown function,
+    an unknown prefix such as `key + ":lock"`) never pair.
 
     Where the pairing looks depends on how cachelint runs:
 
@@ -99,7 +99,8 @@ class InvalidationUndoneByRefill(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
         refills: dict[str, CacheOp] = {}
         for op in ctx.facts.ops:
-            if op.key_family and races.write_race(op, ctx.facts) == "CL101":
+            if keys.pairable(op.key_family) and races.write_race(op, ctx.facts) == "CL101":
+                assert op.key_family is not None
                 refills.setdefault(op.key_family, op)
         for op in ctx.facts.ops:
             if op.key_family in refills and races.is_blind_delete(op):
@@ -120,8 +121,9 @@ def message(family: str, refill_site: str) -> str:
 def sites(ctx: RuleContext) -> Iterator[tuple[str, str, cst.CSTNode]]:
     """(family, role, node) of every blind delete and blind refill in one module."""
     for op in ctx.facts.ops:
-        if not op.key_family or not op.shared:
+        if not keys.pairable(op.key_family) or not op.shared:
             continue
+        assert op.key_family is not None
         if races.is_blind_delete(op):
             yield op.key_family, "delete", op.call
         elif races.write_race(op, ctx.facts) == "CL101":
