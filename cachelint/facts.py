@@ -329,6 +329,9 @@ class Walker:
         self.locks: list[LockRegion] = []
         self.transactions: list[str] = []  # kinds of the enclosing transactions
         self.miss_keys: list[str] = []
+        # ``version = int(time.time() * 1e6)``: reported once it reaches a cache or a
+        # versioned call.
+        self.clock_versions: dict[str, cst.BaseExpression] = {}
         self.guards: list[VersionGuard] = []
         self.watched: set[str] = set()
         self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
@@ -689,6 +692,8 @@ class Walker:
         binding.value = value
         self.facts.bound_values[target.value] = value
         binding.clock = self.clock_expr(value)
+        if binding.clock and has_word(target.value, knowledge.VERSION_WORDS):
+            self.clock_versions[target.value] = value
         unwrapped = unwrap_await(value)
         if isinstance(unwrapped, cst.Dict):
             self.facts.dict_literals[target.value] = unwrapped
@@ -795,6 +800,12 @@ class Walker:
                 self.expression(arg.value.body)
                 self.deferred = False
 
+    def _check_clock_versions(self, names: set[str] | frozenset[str], context: str) -> None:
+        for name in sorted(names & self.clock_versions.keys()):
+            self.facts.clock_uses.append(
+                ClockUse(self.clock_versions[name], f"the version `{name}` {context}")
+            )
+
     def _local_callee(self, call: cst.Call) -> str | None:
         """The name of a same-module function or method this call runs, if it is one."""
         func = call.func
@@ -811,6 +822,10 @@ class Walker:
 
     def _check_helper_call(self, call: cst.Call) -> None:
         """``set_if_newer(cache, k, v, version=time.time())``: a clock as the version."""
+        name = call_name(call) or ""
+        if self.clock_versions and has_word(name, knowledge.VERSION_WORDS):
+            passed = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+            self._check_clock_versions(passed, f"passed to `{name}()`")
         qualified = self.ctx.qualify(call.func)
         if qualified in self.ctx.config.versioned_helpers or call_name(call) in {
             h.rsplit(".", 1)[-1] for h in self.ctx.config.versioned_helpers
@@ -988,6 +1003,7 @@ class Walker:
             region.ops.append(op)
         if category == "write":
             self._check_version_kwargs(call, f"of a cache `{method}()`")
+            self._check_clock_versions(roots, f"written to the cache with `{method}()`")
             if value is not None:
                 self._check_versioned_payload(value, "written to the cache")
         return True

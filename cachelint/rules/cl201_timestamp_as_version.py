@@ -17,7 +17,9 @@ class TimestampAsVersion(Rule):
     version-like key of a value written to a cache or published as an event,
     assigned to a version-like attribute, or compared with a version to decide
     whether a cache entry is written. One-hop locals are followed
-    (`now = time.time(); ... version=now`).
+    (`now = time.time(); ... version=now`), and a local named like a version
+    (`version = int(time.time() * 1e6)`) is reported once it is written to a cache
+    or passed to a function named like a version (`_set_cache_version(..., version)`).
 
     ## Why is this bad?
     Wall clocks drift between hosts and jump (NTP, leap smearing, VM pauses), and
