@@ -338,6 +338,7 @@ class Walker:
         self.deferred = False  # recording a call that runs after the commit
         self.statement_call: cst.BaseExpression | None = None  # the call of an Expr statement
         self.key_hops: list[str] = []  # locals being followed while resolving a key
+        self.assigned_into: dict[str, set[str]] = {}  # ``row.x = v``: row -> roots of v
         self.nested: list[tuple[cst.FunctionDef, str | None]] = []
         self.open_acquires: dict[str, LockRegion] = {}
 
@@ -671,6 +672,10 @@ class Walker:
                 self.facts.clock_uses.append(
                     ClockUse(value, f"assigned to the version attribute `{name}`")
                 )
+            if isinstance(target.value, cst.Name):  # ``row.name = name``: saved with ``row``
+                self.assigned_into.setdefault(target.value.value, set()).update(
+                    self.provenance(value)[1]
+                )
             return
         if isinstance(target, cst.Subscript):  # ``rows[key] = value`` feeds ``rows``
             if isinstance(target.value, cst.Name):
@@ -899,6 +904,8 @@ class Walker:
             targets.append(receiver)
         for target in targets:
             _, roots = self.provenance(target)
+            for saved in list(roots):
+                roots |= self.assigned_into.get(saved, set())
             for root in roots:
                 binding = self.env.get(root)
                 if binding is None:
