@@ -30,11 +30,16 @@ from cachelint.rules import Rule, RuleContext, all_rules
 from cachelint.rules.cl403_invalidation_undone_by_refill import KeySite
 from cachelint.rules.cl403_invalidation_undone_by_refill import sites as key_sites
 
-# Cheap pre-check: a file that mentions no cache, lock-free of clocks, cannot have findings.
+# Cheap pre-check: every finding needs a cache client (named, imported or annotated as
+# one) or, for CL201, a clock next to a version; most files of a codebase have neither.
 _CACHE_HINT = re.compile(
-    r"cache|redis|memcach|\bmc\b|\brds\b|dogpile|region|\bversion|\brevision|\bseq\b",
+    r"cache\b|caches\b|cache_(?:client|conn|connection|backend|db|store|pool|cli|region)\b"
+    r"|redis|memcach|pylibmc|\bmc\b|\brds\b|dogpile|\bregion\b|flask_caching",
     re.IGNORECASE,
 )
+_CLOCK_HINT = re.compile(r"time\(|now\(|utcnow|today\(|monotonic|perf_counter|time_ns|timestamp")
+_VERSION_HINT = re.compile(r"version|revision|\bseq|generation|\bver\b|\blsn\b|\brev\b",
+                           re.IGNORECASE)
 _DEEP_STACK_BYTES = 512 * 1024 * 1024
 _DEEP_RECURSION_LIMIT = 200_000
 
@@ -84,6 +89,8 @@ def decode(data: bytes) -> tuple[str, str, bool]:
 
 def might_have_findings(text: str, config: Config) -> bool:
     if _CACHE_HINT.search(text):
+        return True
+    if _CLOCK_HINT.search(text) and _VERSION_HINT.search(text):
         return True
     extra = (*config.extend_shared_caches, *config.extend_source_reads)
     return any(name.rsplit(".", 1)[-1] in text for name in extra)
