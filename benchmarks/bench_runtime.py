@@ -90,8 +90,11 @@ def redis_ops(c: Any, value: bytes) -> dict[str, tuple[Op, str]]:
         base_set: (lambda k, v: c.set(k, value), base_set),
         "redis set_if_newer (wins)": (
             lambda k, v: set_if_newer(c, k, value, version=v), base_set),
+        "redis SET PX 300000 (plain)": (
+            lambda k, v: c.set(k, value, px=300_000), "redis SET PX 300000 (plain)"),
         "redis set_if_newer ttl=300 (wins)": (
-            lambda k, v: set_if_newer(c, k, value, version=v, ttl=300), base_set),
+            lambda k, v: set_if_newer(c, k, value, version=v, ttl=300),
+            "redis SET PX 300000 (plain)"),
         "redis set_if_newer (stale, refused)": (
             lambda k, v: set_if_newer(c, k, value, version=0), base_set),
         base_get: (lambda k, v: c.get(k), base_get),
