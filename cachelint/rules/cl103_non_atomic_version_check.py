@@ -139,4 +139,6 @@ class NonAtomicVersionCheck(Rule):
                 "writer can slip in between the check and the write; use set_if_newer, "
                 "WATCH/MULTI, gets/cas or a server-side script"
             )
+            if outcome.reason is not None:
+                message += f" ({outcome.reason})"
             yield self.report(op.call, message, outcome.fix)
