@@ -1,0 +1,250 @@
+"""Key families, and CL403 pairing across the files of a project.
+
+``fixtures/project/shop`` has its refills in ``views.py`` and the deletes of the same
+key families in ``signals.py``: ``cachelint check DIR`` pairs them, flake8 (one file
+at a time) cannot.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from cachelint import keys
+from cachelint.config import Config
+from cachelint.facts import build_facts
+from tests.helpers import cli_json, flake8_findings
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "project" / "shop"
+VIEWS, SIGNALS, TASKS, ADMIN = (PROJECT / f"{n}.py" for n in
+                                ("views", "signals", "tasks", "admin_actions"))
+
+# (file, line, code) that `cachelint check` reports on the project directory.
+PROJECT_FINDINGS = {
+    (VIEWS, 13, "CL101"),
+    (VIEWS, 22, "CL101"),
+    (SIGNALS, 11, "CL403"),  # refilled at views.py:13
+    (SIGNALS, 12, "CL403"),  # refilled at views.py:22
+    (TASKS, 15, "CL101"),
+    (TASKS, 20, "CL403"),  # refilled in the same file
+    (ADMIN, 12, "CL402"),  # before the commit: CL402, never CL403 as well
+}
+CROSS_FILE = {(SIGNALS, 11, "CL403"), (SIGNALS, 12, "CL403")}
+
+
+# -- key families -------------------------------------------------------------------------
+
+CONSTANTS = {"PREFIX": "user", "USER_KEY": "user:{}", "USER_FMT": "user:%s"}
+
+
+def constant(node: cst.BaseExpression) -> str | None:
+    return CONSTANTS.get(node.value) if isinstance(node, cst.Name) else None
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        'f"user:{uid}"',
+        'f"user:{user.pk}"',
+        'f"user:{uid:>8}"',
+        '"user:%s" % uid',
+        '"user:%d" % (uid,)',
+        '"user:%(id)s" % {"id": uid}',
+        '"user:{}".format(uid)',
+        '"user:{0}".format(uid)',
+        '"user:{id}".format(id=uid)',
+        '"user:" + str(uid)',
+        '"user:" + uid',
+        "'user:' + str(uid) + ''",
+        'USER_KEY.format(uid)',
+        'USER_FMT % uid',
+        'PREFIX + ":" + str(uid)',
+        'f"{PREFIX}:{uid}"',
+        '"%s:%s" % (PREFIX, uid)',
+        '"{}:{}".format(PREFIX, uid)',
+        '"{kind}:{id}".format(kind=PREFIX, id=uid)',
+        '":".join([PREFIX, str(uid)])',
+        '":".join(("user", uid))',
+    ],
+)
+def test_spellings_of_one_family(expression: str) -> None:
+    assert keys.family(cst.parse_expression(expression), constant) == "user:{}"
+
+
+@pytest.mark.parametrize(
+    ("expression", "family"),
+    [
+        ('f"user:{uid}:posts"', "user:{}:posts"),
+        ('"user:%s:%s" % (uid, page)', "user:{}:{}"),
+        ('f"user:{a}{b}"', "user:{}"),
+        ('"site:banner"', "site:banner"),
+        ('"rate:%d%%" % pct', "rate:{}%"),
+        ('f"{tenant}:user:{uid}"', "{}:user:{}"),
+    ],
+)
+def test_other_families(expression: str, family: str) -> None:
+    assert keys.family(cst.parse_expression(expression), constant) == family
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["uid", "key", "make_key(uid)", 'f"{a}:{b}"', '"%s:%s" % (a, b)', '"{}".format(k)',
+     'prefix + ":" + uid', '":".join(parts)', "self.key"],
+)
+def test_unknown_keys_have_no_family(expression: str) -> None:
+    assert keys.family(cst.parse_expression(expression), constant) is None
+
+
+def test_a_family_with_an_unknown_namespace_never_pairs() -> None:
+    lock = keys.family(cst.parse_expression('key + ":lock"'))
+    assert lock == "{}:lock"
+    assert not keys.pairable(lock)
+    assert not keys.pairable(None)
+    assert keys.pairable("user:{}")
+
+
+def module_families(source: str) -> dict[str, str | None]:
+    """key text -> family of every cache call in ``source``."""
+    facts = build_facts(cst.parse_module(textwrap.dedent(source)), Config())
+    return {op.key_text or "": op.key_family for op in facts.ops}
+
+
+def test_families_through_helpers_constants_and_locals() -> None:
+    families = module_families(
+        """
+        from django.core.cache import cache
+
+        NAMESPACE = "acct"
+        ACCOUNT_KEY = NAMESPACE + ":{}"
+        SETTINGS_KEY = f"{NAMESPACE}:settings:%s"
+
+        def account_key(account_id):
+            \"\"\"The cache key of one account.\"\"\"
+            return f"{NAMESPACE}:{account_id}"
+
+        class Accounts:
+            KEY = "acct:%s"
+
+            def key_for(self, account_id):
+                return self.KEY % account_id
+
+            def drop(self, account_id):
+                cache.delete(self.key_for(account_id))
+                cache.delete(Accounts.KEY % account_id)
+
+        def drop(account_id, key):
+            cache.delete(account_key(account_id))
+            cache.delete(ACCOUNT_KEY.format(account_id))
+            cache.delete(SETTINGS_KEY % account_id)
+            first = ACCOUNT_KEY.format(account_id)
+            second = first
+            cache.delete(second)
+            cache.delete(key)
+            again = again + ":x"
+            cache.delete(again)
+        """
+    )
+    assert families == {
+        "self.key_for(account_id)": "acct:{}",
+        "Accounts.KEY % account_id": "acct:{}",
+        "account_key(account_id)": "acct:{}",
+        "ACCOUNT_KEY.format(account_id)": "acct:{}",
+        "SETTINGS_KEY % account_id": "acct:settings:{}",
+        "second": "acct:{}",
+        "key": None,  # a parameter: unknown
+        "again": "{}:x",  # refers to itself: its start stays unknown
+    }
+
+
+def test_helper_defined_before_its_constant() -> None:
+    families = module_families(
+        """
+        import redis
+
+        r = redis.Redis()
+
+        def team_key(team_id):
+            return TEAM_KEY.format(team_id)
+
+        TEAM_KEY = "team:{}"
+
+        def drop(team_id):
+            r.delete(team_key(team_id))
+        """
+    )
+    assert families == {"team_key(team_id)": "team:{}"}
+
+
+# -- pairing across files ---------------------------------------------------------------
+
+
+def cli_findings_with_messages(path: Path, *flags: str) -> dict[tuple[Path, int, str], str]:
+    document = cli_json(str(path), *flags)
+    assert document["errors"] == []
+    return {
+        (Path(d["path"]).resolve(), d["line"], d["code"]): d["message"]
+        for d in document["diagnostics"]
+    }
+
+
+def test_check_pairs_deletes_with_refills_in_other_files() -> None:
+    found = cli_findings_with_messages(PROJECT)
+    assert set(found) == PROJECT_FINDINGS
+    views = str(PROJECT / "views.py")
+    assert f"blind refill at {views}:13:" in found[(SIGNALS, 11, "CL403")]
+    assert "`shopitem:{}`" in found[(SIGNALS, 11, "CL403")]
+    assert f"blind refill at {views}:22:" in found[(SIGNALS, 12, "CL403")]
+    assert f"blind refill at {TASKS}:15:" in found[(TASKS, 20, "CL403")]
+
+
+def test_flake8_pairs_within_one_file_only() -> None:
+    files = sorted(PROJECT.glob("*.py"))
+    found = {(Path(p), line, code) for p, line, code in flake8_findings(files)}
+    assert found == PROJECT_FINDINGS - CROSS_FILE
+
+
+def test_checking_one_file_does_not_see_the_other_files() -> None:
+    assert set(cli_findings_with_messages(SIGNALS)) == set()
+    assert set(cli_findings_with_messages(TASKS)) == {(TASKS, 15, "CL101"), (TASKS, 20, "CL403")}
+
+
+def test_parallel_workers_pair_the_same_way() -> None:
+    assert set(cli_findings_with_messages(PROJECT, "--jobs", "3")) == PROJECT_FINDINGS
+
+
+def test_cached_results_re_pair_when_another_file_changes(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    shutil.copytree(PROJECT, project)
+    cache_dir = tmp_path / "cache"
+
+    def run() -> set[tuple[str, int, str]]:
+        document = cli_json(str(project), "--cache-dir", str(cache_dir))
+        assert document["errors"] == []
+        return {(Path(d["path"]).name, d["line"], d["code"]) for d in document["diagnostics"]}
+
+    first = run()
+    assert ("signals.py", 11, "CL403") in first
+    assert run() == first  # served from the cache, same pairing
+    views = project / "views.py"
+    views.write_text(views.read_text().replace(
+        '    cache.set(f"shopitem:{item_id}", payload, 300)\n',
+        '    set_if_newer(cache, f"shopitem:{item_id}", payload, version=item.version)\n',
+    ).replace(
+        "from django.core.cache import cache\n",
+        "from django.core.cache import cache\n\nfrom cachelint.runtime import set_if_newer\n",
+    ))
+    after = run()
+    assert ("signals.py", 11, "CL403") not in after  # signals.py itself is unchanged
+    assert ("signals.py", 12, "CL403") in after
+    assert not any(name == "views.py" and line in {13, 15} for name, line, _ in after)
+
+
+def test_noqa_on_a_delete_keeps_it_out_of_pairing() -> None:
+    found = cli_findings_with_messages(PROJECT)
+    line = next(i for i, text in enumerate(SIGNALS.read_text().splitlines(), 1)
+                if "noqa: CL403" in text)
+    assert (SIGNALS, line, "CL403") not in found
