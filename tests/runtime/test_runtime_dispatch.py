@@ -65,16 +65,14 @@ def test_unsupported_objects_name_the_supported_ones(cache: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("backend", "location"),
-    [
-        ("django.core.cache.backends.dummy.DummyCache", ""),
-        ("django.core.cache.backends.filebased.FileBasedCache", "/tmp/cachelint-test-filecache"),
-    ],
+    "backend",
+    ["django.core.cache.backends.dummy.DummyCache",
+     "django.core.cache.backends.filebased.FileBasedCache"],
 )
-def test_django_backends_without_compare_and_set(backend: str, location: str) -> None:
+def test_django_backends_without_compare_and_set(backend: str, tmp_path: Path) -> None:
     from django.core.cache import CacheHandler
 
-    cache = CacheHandler({"default": {"BACKEND": backend, "LOCATION": location}})["default"]
+    cache = CacheHandler({"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}})["default"]
     with pytest.raises(TypeError, match="no atomic compare-and-set") as info:
         set_if_newer(cache, "k", "v", version=1)
     assert backend.rsplit(".", 1)[1] in str(info.value)
