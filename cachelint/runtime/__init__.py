@@ -106,7 +106,8 @@ def set_if_newer(
     :raises VersionConflictError: memcached only, the ``cas`` loop kept losing.
     """
     op = _value_write(value, version, ttl, codec)
-    return resolve(cache).write(key, op)
+    driver, target = resolve(cache)
+    return driver.write(target, key, op)
 
 
 def get_versioned(cache: Any, key: Any, *, codec: Codec | None = None) -> tuple[Any, int] | None:
@@ -116,7 +117,8 @@ def get_versioned(cache: Any, key: Any, *, codec: Codec | None = None) -> tuple[
     codec-encoded values need the same ``codec``.  A key holding a value in
     another format (written by other code) reads as a miss.
     """
-    return _result(resolve(cache).read(key), codec)
+    driver, target = resolve(cache)
+    return _result(driver.read(target, key), codec)
 
 
 def invalidate(cache: Any, key: Any, *, version: int, ttl: float | None = None) -> bool:
@@ -129,7 +131,8 @@ def invalidate(cache: Any, key: Any, *, version: int, ttl: float | None = None) 
     Pass a ``ttl`` (longer than your slowest refill) to let tombstones expire.
     """
     op = _tombstone_write(version, ttl)
-    return resolve(cache).write(key, op)
+    driver, target = resolve(cache)
+    return driver.write(target, key, op)
 
 
 async def aset_if_newer(
@@ -143,17 +146,17 @@ async def aset_if_newer(
 ) -> bool:
     """:func:`set_if_newer` for ``redis.asyncio`` clients (await it)."""
     op = _value_write(value, version, ttl, codec)
-    return await resolve_async(cache).write(key, op)
+    return await resolve_async(cache).write(cache, key, op)
 
 
 async def aget_versioned(
     cache: Any, key: Any, *, codec: Codec | None = None
 ) -> tuple[Any, int] | None:
     """:func:`get_versioned` for ``redis.asyncio`` clients (await it)."""
-    return _result(await resolve_async(cache).read(key), codec)
+    return _result(await resolve_async(cache).read(cache, key), codec)
 
 
 async def ainvalidate(cache: Any, key: Any, *, version: int, ttl: float | None = None) -> bool:
     """:func:`invalidate` for ``redis.asyncio`` clients (await it)."""
     op = _tombstone_write(version, ttl)
-    return await resolve_async(cache).write(key, op)
+    return await resolve_async(cache).write(cache, key, op)

@@ -7,19 +7,12 @@ with redis, pymemcache and Django all absent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, NamedTuple
 
-from . import _memcache, _redis
-from ._django import (
-    PROXY,
-    DjangoPyMemcacheBackend,
-    DjangoRedisCacheBackend,
-    DjangoRedisPackageBackend,
-    unwrap_proxy,
-)
-from ._encoding import Record, Write, decode_record
-from ._mapping import LocMemBackend, MappingBackend
+from . import _django, _mapping, _memcache, _redis
+from ._django import PROXY, unwrap_proxy
+from ._encoding import Record, Write
 
 SUPPORTED = (
     "redis.Redis and redis.cluster.RedisCluster; redis.asyncio.Redis and "
@@ -40,60 +33,28 @@ _DJANGO: dict[str, str] = {
 }
 
 
-class SyncBackend(Protocol):
-    def read(self, key: Any) -> Record | None: ...
+class Driver(NamedTuple):
+    """How to read and compare-and-set on one kind of cache (stateless)."""
 
-    def write(self, key: Any, op: Write) -> bool: ...
-
-
-class AsyncBackend(Protocol):
-    async def read(self, key: Any) -> Record | None: ...
-
-    async def write(self, key: Any, op: Write) -> bool: ...
+    read: Callable[[Any, Any], Record | None]
+    write: Callable[[Any, Any, Write], bool]
 
 
-class RedisBackend:
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def read(self, key: Any) -> Record | None:
-        return decode_record(_redis.read(self._client, key))
-
-    def write(self, key: Any, op: Write) -> bool:
-        return _redis.write(self._client, key, op)
+class AsyncDriver(NamedTuple):
+    read: Callable[[Any, Any], Awaitable[Record | None]]
+    write: Callable[[Any, Any, Write], Awaitable[bool]]
 
 
-class AsyncRedisBackend:
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    async def read(self, key: Any) -> Record | None:
-        return decode_record(await _redis.aread(self._client, key))
-
-    async def write(self, key: Any, op: Write) -> bool:
-        return await _redis.awrite(self._client, key, op)
-
-
-class MemcacheBackend:
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def read(self, key: Any) -> Record | None:
-        return decode_record(_memcache.read(self._client, key))
-
-    def write(self, key: Any, op: Write) -> bool:
-        return _memcache.write(self._client, key, op)
-
-
-_SYNC_BACKENDS: dict[str, Callable[[Any], SyncBackend]] = {
-    "redis": RedisBackend,
-    "memcache": MemcacheBackend,
-    "mapping": MappingBackend,
-    "django-redis-builtin": DjangoRedisCacheBackend,
-    "django-pymemcache": DjangoPyMemcacheBackend,
-    "django-redis": DjangoRedisPackageBackend,
-    "django-locmem": LocMemBackend,
+_DRIVERS: dict[str, Driver] = {
+    "redis": Driver(_redis.read, _redis.write),
+    "memcache": Driver(_memcache.read, _memcache.write),
+    "mapping": Driver(_mapping.mapping_read, _mapping.mapping_write),
+    "django-redis-builtin": Driver(_django.rediscache_read, _django.rediscache_write),
+    "django-pymemcache": Driver(_django.pymemcache_read, _django.pymemcache_write),
+    "django-redis": Driver(_django.django_redis_read, _django.django_redis_write),
+    "django-locmem": Driver(_mapping.locmem_read, _mapping.locmem_write),
 }
+_ASYNC_REDIS = AsyncDriver(_redis.aread, _redis.awrite)
 
 
 _kind_cache: dict[type, str] = {}
@@ -151,21 +112,20 @@ def _refuse(cache: object, kind: str, *, asynchronous: bool) -> TypeError:
     return TypeError(f"unsupported cache object {what}; supported: {SUPPORTED}")
 
 
-def resolve(cache: Any) -> SyncBackend:
-    """The synchronous backend for ``cache`` or a ``TypeError`` naming what is supported."""
+def resolve(cache: Any) -> tuple[Driver, Any]:
+    """The driver for ``cache`` and the object to drive, or a ``TypeError``."""
     kind = _classify(type(cache))
     if kind == "django-proxy":
         cache = unwrap_proxy(cache)
         kind = _classify(type(cache))
-    backend = _SYNC_BACKENDS.get(kind)
-    if backend is None:
+    driver = _DRIVERS.get(kind)
+    if driver is None:
         raise _refuse(cache, kind, asynchronous=False)
-    return backend(cache)
+    return driver, cache
 
 
-def resolve_async(cache: Any) -> AsyncBackend:
-    """The asyncio backend for ``cache`` (``redis.asyncio`` clients only)."""
-    kind = _classify(type(cache))
-    if kind != "redis-async":
-        raise _refuse(cache, kind, asynchronous=True)
-    return AsyncRedisBackend(cache)
+def resolve_async(cache: Any) -> AsyncDriver:
+    """The driver for a ``redis.asyncio`` client, or a ``TypeError``."""
+    if _classify(type(cache)) != "redis-async":
+        raise _refuse(cache, _classify(type(cache)), asynchronous=True)
+    return _ASYNC_REDIS

@@ -36,59 +36,54 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class MappingBackend:
-    """Versioned writes into a ``MutableMapping`` (``dict`` and friends)."""
-
-    def __init__(self, mapping: MutableMapping[Any, Any]) -> None:
-        self._mapping = mapping
-        self._lock = lock_for(mapping)
-
-    def _live(self, key: Any) -> Record | None:
-        record = decode_record(self._mapping.get(key))
-        if record is not None and record.expires_ms is not None and record.expires_ms <= _now_ms():
-            del self._mapping[key]
-            return None
-        return record
-
-    def read(self, key: Any) -> Record | None:
-        with self._lock:
-            return self._live(key)
-
-    def write(self, key: Any, op: Write) -> bool:
-        with self._lock:
-            current = self._live(key)
-            if current is not None and current.version > op.version:
-                return False
-            expires = None if op.ttl is None else _now_ms() + ttl_milliseconds(op.ttl)
-            self._mapping[key] = op.record(expires)
-            return True
+def _live(mapping: MutableMapping[Any, Any], key: Any) -> Record | None:
+    """The unexpired record at ``key``; the caller holds the mapping's lock."""
+    record = decode_record(mapping.get(key))
+    if record is not None and record.expires_ms is not None and record.expires_ms <= _now_ms():
+        del mapping[key]
+        return None
+    return record
 
 
-class LocMemBackend:
-    """Versioned writes into ``django.core.cache.backends.locmem.LocMemCache``."""
+def mapping_read(mapping: MutableMapping[Any, Any], key: Any) -> Record | None:
+    """The record at ``key`` in a plain mapping."""
+    with lock_for(mapping):
+        return _live(mapping, key)
 
-    def __init__(self, cache: Any) -> None:
-        self._cache = cache
 
-    def _live(self, key: str) -> Record | None:
-        cache = self._cache
-        if cache._has_expired(key):  # also true for a missing key
-            cache._delete(key)
-            return None
-        return decode_record(pickle.loads(cache._cache[key]))
+def mapping_write(mapping: MutableMapping[Any, Any], key: Any, op: Write) -> bool:
+    """Compare-and-set ``op`` at ``key`` in a plain mapping."""
+    with lock_for(mapping):
+        current = _live(mapping, key)
+        if current is not None and current.version > op.version:
+            return False
+        expires = None if op.ttl is None else _now_ms() + ttl_milliseconds(op.ttl)
+        mapping[key] = op.record(expires)
+        return True
 
-    def read(self, key: Any) -> Record | None:
-        made = self._cache.make_and_validate_key(key)
-        with self._cache._lock:
-            return self._live(made)
 
-    def write(self, key: Any, op: Write) -> bool:
-        cache = self._cache
-        made = cache.make_and_validate_key(key)
-        data = pickle.dumps(op.record(), cache.pickle_protocol)
-        with cache._lock:
-            current = self._live(made)
-            if current is not None and current.version > op.version:
-                return False
-            cache._set(made, data, op.ttl)  # timeout None: no expiry
-            return True
+def _locmem_live(cache: Any, key: str) -> Record | None:
+    """The unexpired record at a made key; the caller holds ``cache._lock``."""
+    if cache._has_expired(key):  # also true for a missing key
+        cache._delete(key)
+        return None
+    return decode_record(pickle.loads(cache._cache[key]))
+
+
+def locmem_read(cache: Any, key: Any) -> Record | None:
+    """The record at ``key`` in Django's ``LocMemCache``."""
+    made = cache.make_and_validate_key(key)
+    with cache._lock:
+        return _locmem_live(cache, made)
+
+
+def locmem_write(cache: Any, key: Any, op: Write) -> bool:
+    """Compare-and-set ``op`` at ``key`` in Django's ``LocMemCache``."""
+    made = cache.make_and_validate_key(key)
+    data = pickle.dumps(op.record(), cache.pickle_protocol)
+    with cache._lock:
+        current = _locmem_live(cache, made)
+        if current is not None and current.version > op.version:
+            return False
+        cache._set(made, data, op.ttl)  # timeout None: no expiry
+        return True

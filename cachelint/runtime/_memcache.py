@@ -21,7 +21,7 @@ import random
 import time
 from typing import Any
 
-from ._encoding import Write, decode_record, ttl_seconds
+from ._encoding import Record, Write, decode_record, ttl_seconds
 from ._errors import VersionConflictError
 
 MAX_ATTEMPTS = 64
@@ -67,6 +67,6 @@ def write(client: Any, key: Any, op: Write) -> bool:
     raise VersionConflictError(key, MAX_ATTEMPTS)
 
 
-def read(client: Any, key: Any) -> object:
-    """The raw stored bytes, or None."""
-    return client.get(key)
+def read(client: Any, key: Any) -> Record | None:
+    """The record stored at ``key`` (None: absent or unversioned)."""
+    return decode_record(client.get(key))

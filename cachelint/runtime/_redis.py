@@ -5,9 +5,10 @@ with the new one as canonical decimal strings: the longer is larger; equal
 lengths compare 15 digits at a time, and a 15-digit chunk is exact in a
 double.  So versions of any size order exactly, although Lua numbers are
 doubles that lose precision past 2**53.  A version with a leading zero is not
-canonical: such a value counts as unversioned.  It then ``SET``s the record, with ``PX``
-when a TTL is given.  Only the first 64 bytes are read (``GETRANGE``) unless the
-header is longer, so large values are not copied into Lua.
+canonical: such a value counts as unversioned.  The script then ``SET``s the
+record, with ``PX`` when a TTL is given (``ARGV[3]``, passed only then).  It
+reads only the first 64 bytes (``GETRANGE``) unless the header is longer, so
+large values are not copied into Lua.
 
 Calls go out as ``EVALSHA``; on ``NOSCRIPT`` (script cache flushed, failover,
 new node) the same call is repeated as ``EVAL``, which also caches the script.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ._encoding import Write, ttl_milliseconds
+from ._encoding import Record, Write, decode_record, ttl_milliseconds
 
 SCRIPT = """
 local head = redis.call('GETRANGE', KEYS[1], 0, 63)
@@ -44,10 +45,10 @@ if current and (#current == 1 or string.byte(current) ~= 48) then
     end
   end
 end
-if ARGV[3] == '' then
-  redis.call('SET', KEYS[1], ARGV[2])
-else
+if ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
 end
 return 1
 """
@@ -66,36 +67,37 @@ def _never_decode() -> dict[str, Any]:
     return {NEVER_DECODE: []}
 
 
-def _script_args(key: Any, op: Write) -> tuple[Any, bytes, bytes, bytes]:
-    px = b"" if op.ttl is None else b"%d" % ttl_milliseconds(op.ttl)
-    return key, op.version_text, op.record(), px
+def _call(client: Any, command: str, script: str, key: Any, op: Write) -> Any:
+    """EVALSHA/EVAL with KEYS = [key], ARGV = [version, record] (+ [ttl ms])."""
+    if op.ttl is None:
+        return client.execute_command(command, script, 1, key, op.version_text, op.record())
+    px = b"%d" % ttl_milliseconds(op.ttl)
+    return client.execute_command(command, script, 1, key, op.version_text, op.record(), px)
 
 
 def write(client: Any, key: Any, op: Write) -> bool:
     """Compare-and-set ``op`` at ``key``; True when it was stored."""
-    args = _script_args(key, op)
     try:
-        result = client.evalsha(SCRIPT_SHA1, 1, *args)
+        result = _call(client, "EVALSHA", SCRIPT_SHA1, key, op)
     except _noscript_error():  # evaluated only once an exception is in flight
-        result = client.eval(SCRIPT, 1, *args)
+        result = _call(client, "EVAL", SCRIPT, key, op)
     return int(result) == 1
 
 
-def read(client: Any, key: Any) -> object:
-    """The raw stored bytes, or None."""
-    return client.execute_command("GET", key, **_never_decode())
+def read(client: Any, key: Any) -> Record | None:
+    """The record stored at ``key`` (None: absent or unversioned)."""
+    return decode_record(client.execute_command("GET", key, **_never_decode()))
 
 
 async def awrite(client: Any, key: Any, op: Write) -> bool:
     """:func:`write` for ``redis.asyncio`` clients."""
-    args = _script_args(key, op)
     try:
-        result = await client.evalsha(SCRIPT_SHA1, 1, *args)
+        result = await _call(client, "EVALSHA", SCRIPT_SHA1, key, op)
     except _noscript_error():
-        result = await client.eval(SCRIPT, 1, *args)
+        result = await _call(client, "EVAL", SCRIPT, key, op)
     return int(result) == 1
 
 
-async def aread(client: Any, key: Any) -> object:
+async def aread(client: Any, key: Any) -> Record | None:
     """:func:`read` for ``redis.asyncio`` clients."""
-    return await client.execute_command("GET", key, **_never_decode())
+    return decode_record(await client.execute_command("GET", key, **_never_decode()))
