@@ -880,7 +880,9 @@ class Walker:
         is_write = False
         if method in knowledge.SOURCE_WRITE_METHODS:
             chain = dotted(call.func) or ""
-            if method == "save" or method == "commit" or method in {"flush"}:
+            if method == "save" and (terminal_name(receiver) or "").lower().endswith("storage"):
+                is_write = False  # ``default_storage.save(name, content)``: files, not rows
+            elif method == "save" or method == "commit" or method in {"flush"}:
                 is_write = True
             elif any(p in knowledge.ORM_MANAGERS for p in chain.split(".")) \
                     or self._is_orm_chain(receiver):
