@@ -52,9 +52,11 @@ __all__ = [
     "Codec",
     "JsonCodec",
     "VersionConflictError",
+    "aget_value",
     "aget_versioned",
     "ainvalidate",
     "aset_if_newer",
+    "get_value",
     "get_versioned",
     "invalidate",
     "set_if_newer",
@@ -121,6 +123,16 @@ def get_versioned(cache: Any, key: Any, *, codec: Codec | None = None) -> tuple[
     return _result(driver.read(target, key), codec)
 
 
+def get_value(cache: Any, key: Any, default: Any = None, *, codec: Codec | None = None) -> Any:
+    """The value at ``key``, or ``default`` for a miss or a tombstone.
+
+    A drop-in for ``cache.get(key, default)`` on keys written by :func:`set_if_newer`
+    (the fix for CL101 rewrites the reads next to the write into this).
+    """
+    found = get_versioned(cache, key, codec=codec)
+    return default if found is None else found[0]
+
+
 def invalidate(cache: Any, key: Any, *, version: int, ttl: float | None = None) -> bool:
     """Replace ``key`` by a tombstone carrying ``version`` (instead of deleting it).
 
@@ -154,6 +166,14 @@ async def aget_versioned(
 ) -> tuple[Any, int] | None:
     """:func:`get_versioned` for ``redis.asyncio`` clients (await it)."""
     return _result(await resolve_async(cache).read(cache, key), codec)
+
+
+async def aget_value(
+    cache: Any, key: Any, default: Any = None, *, codec: Codec | None = None
+) -> Any:
+    """:func:`get_value` for ``redis.asyncio`` clients (await it)."""
+    found = await aget_versioned(cache, key, codec=codec)
+    return default if found is None else found[0]
 
 
 async def ainvalidate(cache: Any, key: Any, *, version: int, ttl: float | None = None) -> bool:
