@@ -159,9 +159,13 @@ def make_client() -> Client:
     return client
 
 
-def server(*options: str) -> ClientServerConfig:
+MODULE = (sys.executable, "-m", "cachelint.cli")
+SCRIPT = (str(Path(sys.executable).with_name("cachelint")),)  # what editors start
+
+
+def server(*options: str, command: Sequence[str] = MODULE) -> ClientServerConfig:
     return ClientServerConfig(
-        server_command=[sys.executable, "-m", "cachelint.cli", "lsp", *options],
+        server_command=[*command, "lsp", *options],
         client_factory=make_client,
     )
 
@@ -208,7 +212,7 @@ async def any_editor(
     await lsp_client.shutdown_session()
 
 
-@pytest_lsp.fixture(config=server("--severity", "error"), loop_scope="module")
+@pytest_lsp.fixture(config=server("--severity", "error", command=SCRIPT), loop_scope="module")
 async def strict(lsp_client: Client, tmp_path: Path) -> AsyncIterator[None]:
     await _session(lsp_client, "visual-studio-code", tmp_path)
     yield
@@ -332,6 +336,23 @@ async def test_a_burst_of_changes_is_analysed_once(patient: Client, tmp_path: Pa
 
     assert [d.code for d in await patient.findings(uri, version=6)] == ["CL101"]
     assert patient.versions(uri) == [1, 6]
+
+
+@in_module_loop
+async def test_code_actions_right_after_a_change_fit_the_new_text(
+    patient: Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "views.py"
+    uri = patient.open(path, RACE)
+    await patient.findings(uri, version=1)
+    moved = "import logging\n" + RACE
+
+    patient.change(uri, moved, version=2)  # asked before the debounced analysis runs
+    actions = await patient.actions(uri, span(7, 4, 7, 4))
+
+    fix = next(a for a in actions if a.is_preferred)
+    assert apply(moved, fix.edit, uri, version=2) == fixer.fix_text(
+        moved, str(path), Config(), unsafe=False)[0]
 
 
 @in_module_loop
@@ -502,6 +523,22 @@ async def test_no_quick_fix_away_from_the_diagnostic(client: Client, tmp_path: P
     await client.findings(uri, version=1)
 
     assert await client.actions(uri, span(4, 0, 4, 0)) == []
+
+
+@in_module_loop
+async def test_unsafe_fix_is_offered_but_not_preferred_nor_applied_by_fix_all(
+    client: Client, tmp_path: Path
+) -> None:
+    text = RACE.replace("cache.set(", "cache.add(")  # add() only writes absent keys
+    uri = client.open(tmp_path / "views.py", text)
+    await client.findings(uri, version=1)
+
+    actions = await client.actions(uri, span(6, 4, 6, 4))
+    fix_all = await client.actions(uri, span(0, 0, 0, 0), only=["source.fixAll"])
+
+    [fix] = [a for a in actions if a.title.startswith("Replace with")]
+    assert fix.title.endswith("(unsafe)") and not fix.is_preferred
+    assert fix_all == []
 
 
 @in_module_loop

@@ -63,7 +63,7 @@ class Finding:
     doc_url: str
     span: Span
     fix: QuickFix | None
-    noqa: TextChange | None  # "ignore for this line"
+    ignore: TextChange | None  # puts the code in a noqa comment on the line
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def _finding(diagnostic: Diagnostic, lines: LineIndex, comments: Comments) -> Fi
         doc_url=rule.doc_url() if rule is not None else "",
         span=span,
         fix=fix,
-        noqa=None if ignore is None else lines.change(ignore),
+        ignore=None if ignore is None else lines.change(ignore),
     )
 
 
@@ -227,9 +227,10 @@ class Comments:
     """Where ``# noqa`` comments are and where one may be added, from the tokens.
 
     flake8 (and the CLI) read a ``# noqa`` anywhere in a multi-line statement as
-    covering all its lines, so a code is added to an existing ``# noqa: ...`` list of
-    the statement, or a new comment goes at the end of the first line, from the
-    diagnostic's on, that can take one (not inside a string, not after a backslash).
+    covering all its lines.  So a code joins the statement's ``# noqa: ...`` list if it
+    has one; otherwise a new comment ends the diagnostic's line or, when that line
+    cannot take one (it ends inside a string or after a backslash), the next one of
+    the statement that can.
     """
 
     def __init__(self, text: str) -> None:

@@ -350,12 +350,12 @@ class CachelintServer(LanguageServer):
                 is_preferred=finding.fix.safe,
                 edit=self.workspace_edit(uri, version, finding.fix.changes),
             ))
-        if finding.noqa is not None:
+        if finding.ignore is not None:
             actions.append(types.CodeAction(
                 title=f"Ignore {finding.code} for this line",
                 kind=types.CodeActionKind.QuickFix,
                 diagnostics=[diagnostic],
-                edit=self.workspace_edit(uri, version, (finding.noqa,)),
+                edit=self.workspace_edit(uri, version, (finding.ignore,)),
             ))
         return actions
 
