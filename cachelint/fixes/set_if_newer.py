@@ -186,6 +186,9 @@ def ttl_expression(op: CacheOp, module: cst.Module) -> str | None:
     arg = positional(call, 2)  # set(key, value, <expiry in seconds>) for every client
     if arg is not None:
         return _seconds(code(arg.value), arg.value, False)
+    if op.kind.lib == "django":
+        # Django's omitted timeout means the cache's default, not "never".
+        return f"{code(op.receiver)}.default_timeout"
     return None
 
 

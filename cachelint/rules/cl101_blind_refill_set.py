@@ -37,25 +37,37 @@ class BlindRefillSet(Rule):
     `cachelint check --fix` rewrites the write into
     `set_if_newer(cache, key, value, version=<version>, ttl=<ttl>)` (or
     `await aset_if_newer(...)` for asyncio clients), importing the helper from
-    `cachelint.runtime` (or the module named by `versioned-helpers`) once. The
-    expiry is kept for every client: `timeout` (Django, flask-caching), `ex`/`px`
-    and `setex`/`psetex` (redis), `expire` (pymemcache), `time` (python-memcached),
-    `ttl` (aiocache).
+    `cachelint.runtime` (or the module named by `versioned-helpers`) once.
 
-    The fix is offered only when a version exists in the code: an attribute named
-    in `version-attributes` read, in the same function, from the object the value
-    derives from, or the `"version"` entry of the dict literal being written.
-    Otherwise the message says "no version found: expose one from the source of
-    truth". Clients without an atomic compare-and-set in the runtime
-    (flask-caching, aiocache, dogpile, python-memcached), multi-value writes and
-    arguments with no equivalent (Django `version=`, redis `xx=`/`keepttl=`) get no
-    fix.
+    - The version must exist in the code: an attribute named in
+      `version-attributes` read, in the same function, from an object the value
+      derives from, or the `"version"` entry of the dict literal being written.
+      Otherwise there is no fix and the message says "no version found: expose one
+      from the source of truth".
+    - The expiry is kept for every client: `timeout` (Django, flask-caching),
+      `ex`/`px` and `setex`/`psetex` (redis), `expire` (pymemcache), `time`
+      (python-memcached), `ttl` (aiocache); a Django write without a timeout keeps
+      the cache's default (`ttl=cache.default_timeout`).
+    - Keys written by the runtime carry their version, so plain `get` cannot read
+      them: the fix also rewrites the reads of the same key in the same function
+      (`cache.get(key)` becomes `get_value(cache, key)`). Values that are not
+      visibly `str`/`bytes` are stored with `codec=JsonCodec()` (never pickle).
+    - Clients without an atomic compare-and-set in the runtime, multi-value writes
+      (`set_many`, `mset`, `hset`), and arguments with no equivalent (Django
+      `version=`, redis `xx=`/`keepttl=`) get no fix.
 
-    Fix safety: **safe** for `set`/`setex`/`psetex` on a resolved client: the write
-    keeps its key, value and expiry and only loses when a newer version is already
-    cached. **Unsafe** (applied with `--unsafe-fixes`) for `add`, `replace` and
-    `nx=True`, whose only-if-absent meaning changes, and for receivers recognised
-    only by name.
+    Fix safety, as ruff defines it: **safe** when the write is a `set`/`setex`/
+    `psetex` on a client resolved by its import or annotation, the value is text or
+    a dict/list literal, and every read of the key family in the module is
+    rewritten with it: the cache-aside code then behaves as before except that an
+    older version can no longer overwrite a newer one. **Unsafe** (applied only
+    with `--unsafe-fixes`) when the meaning may change: `add`, `replace` and
+    `nx=True` lose their only-if-absent meaning; a receiver recognised only by its
+    name may not be a supported client; a value of unknown type must be
+    JSON-serialisable; and other readers of the same keys must switch to
+    `get_value`/`get_versioned`. Pair it with `invalidate(...)` for the deletes of
+    the same keys (CL403): a blind delete lets an older refill land on the empty
+    key.
     """
     options_doc = """
     - `version-attributes`: attribute names trusted as versions
