@@ -82,12 +82,14 @@ def resolve_config(args: argparse.Namespace) -> Config:
     else:
         config = config_module.discover(list(args.paths) or [Path.cwd()])
     changes: dict[str, object] = {}
-    if args.select:
+    if args.select:  # the command line's selection replaces the table's select and ignore
         config_module.check_codes(args.select, "--select")
         changes["select"] = tuple(args.select)
-    if args.ignore:
+        changes["ignore"] = ()
+    if args.ignore:  # added to what is ignored (only these, after a --select)
         config_module.check_codes(args.ignore, "--ignore")
-        changes["ignore"] = tuple(args.ignore)
+        kept = () if args.select else config.ignore
+        changes["ignore"] = (*kept, *args.ignore)
     if args.exclude:
         changes["exclude"] = (*config.exclude, *args.exclude)
     return config.with_overrides(**changes) if changes else config

@@ -235,6 +235,18 @@ class ModuleContext:
 
     # -- what a name means ------------------------------------------------------------
 
+    def configured_kind(self, node: cst.BaseExpression) -> Kind | None:
+        """``extend-local-caches``/``extend-shared-caches`` name a receiver or what it is."""
+        config = self.config
+        if not config.extend_local_caches and not config.extend_shared_caches:
+            return None
+        names = {terminal_name(node), dotted(node), self.qualify(node)} - {None}
+        if names & config.extend_local_caches:
+            return Kind("local", "config")
+        if names & config.extend_shared_caches:
+            return Kind("shared", "unknown")
+        return None
+
     def heuristic_kind(self, node: cst.BaseExpression) -> Kind | None:
         """The last resort: a receiver's name says it is a cache."""
         name = terminal_name(node)
@@ -356,6 +368,9 @@ class Walker:
 
     def kind_of(self, node: cst.BaseExpression, use_heuristic: bool = True) -> Kind | None:
         """Resolve what ``node`` is; the name heuristic only when nothing resolves it."""
+        configured = self.ctx.configured_kind(node)
+        if configured is not None:
+            return configured
         kind = self._resolve_kind(node)
         if kind is None and use_heuristic:
             return self.ctx.heuristic_kind(node)
