@@ -19,6 +19,7 @@ from urllib.parse import quote
 from cachelint import __version__
 from cachelint.audit import Audit, fixes_sentence, headline, refill_site
 from cachelint.diagnostics import Diagnostic
+from cachelint.lines import split_lines
 from cachelint.engine import SourceError, decode
 from cachelint.rules import rule_by_code
 
@@ -329,7 +330,7 @@ class SourceLines:
         if path not in self._lines:
             try:
                 text, _, _ = decode(Path(path).read_bytes())
-                self._lines[path] = text.splitlines()
+                self._lines[path] = [line.rstrip("\r\n") for line in split_lines(text)]
             except (OSError, SourceError):
                 self._lines[path] = None
         return self._lines[path]

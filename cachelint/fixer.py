@@ -14,6 +14,7 @@ from cachelint.config import Config
 from cachelint.diagnostics import Diagnostic, Edit
 from cachelint.engine import SourceError, analyse_text, decode
 from cachelint.fixes import imports
+from cachelint.lines import split_lines
 
 MAX_ROUNDS = 8
 
@@ -39,8 +40,8 @@ class FixOutcome:
     def diff(self) -> str:
         return "".join(
             difflib.unified_diff(
-                self.original.splitlines(keepends=True),
-                self.fixed.splitlines(keepends=True),
+                split_lines(self.original),
+                split_lines(self.fixed),
                 fromfile=f"a/{self.path}",
                 tofile=f"b/{self.path}",
             )
@@ -54,7 +55,7 @@ def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply non-overlapping edits (identical duplicates, such as one import, apply once)."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))

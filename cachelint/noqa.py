@@ -7,6 +7,7 @@ import re
 import tokenize
 
 from cachelint.diagnostics import Diagnostic
+from cachelint.lines import split_lines
 
 # flake8's own pattern (flake8/defaults.py).
 NOQA = re.compile(
@@ -22,7 +23,7 @@ def line_ranges(text: str) -> dict[int, str]:
 
     Like flake8, a ``# noqa`` anywhere in a multi-line statement covers all its lines.
     """
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     mapping = {number: line for number, line in enumerate(lines, start=1)}
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))

@@ -126,3 +126,19 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
     cli("check", "--no-cache", "--fix", str(target))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.py"]
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_form_feed_does_not_shift_lines(tmp_path: Path) -> None:
+    def with_form_feed(text: str) -> str:
+        return text.replace("client = redis", "x = 1 \x0c\nclient = redis")
+
+    source = with_form_feed((FIXES / "cl101_redis_ex.py").read_text())
+    target = tmp_path / "orders.py"
+    target.write_text(source)
+    document = cli_json(str(target))
+    assert [d["line"] for d in document["diagnostics"]] == [15]
+    cli("check", "--no-cache", "--fix", str(target))
+    assert target.read_text() == with_form_feed(golden(FIXES / "cl101_redis_ex.py").read_text())
+    noqa = tmp_path / "quiet.py"
+    noqa.write_text(source.replace("ex=120)", "ex=120)  # noqa: CL101"))
+    assert cli_json(str(noqa))["diagnostics"] == []
