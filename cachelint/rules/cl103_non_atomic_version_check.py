@@ -49,7 +49,8 @@ class NonAtomicVersionCheck(Rule):
     was read in its body and no `else` -- `cachelint check --fix --unsafe-fixes`
     replaces the `if` with `set_if_newer(cache, key, value, version=<version>)`
     (`await aset_if_newer(...)` for asyncio clients), keeping the expiry as
-    `ttl=` and the comments. Reads of the same key in the function become
+    `ttl=` (a Django write without a timeout keeps the cache's
+    `default_timeout`) and the comments. Reads of the same key in the function become
     `get_value(cache, key)`. Values that are not `str`/`bytes` get
     `codec=JsonCodec()`. The imports are added once.
 
