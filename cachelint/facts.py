@@ -854,11 +854,11 @@ class Walker:
 
     def _check_version_kwargs(self, call: cst.Call, context: str) -> None:
         for arg in call.args:
-            if arg.keyword is not None and has_word(arg.keyword.value, knowledge.VERSION_WORDS):
-                if self.clock_or_hop(arg.value):
-                    self.facts.clock_uses.append(
-                        ClockUse(arg.value, f"`{arg.keyword.value}=` {context}")
-                    )
+            if arg.keyword is not None and has_word(arg.keyword.value, knowledge.VERSION_WORDS) \
+                    and self.clock_or_hop(arg.value):
+                self.facts.clock_uses.append(
+                    ClockUse(arg.value, f"`{arg.keyword.value}=` {context}")
+                )
 
     def _check_versioned_payload(self, value: cst.BaseExpression, context: str) -> None:
         """A ``{"version": time.time()}`` dict written to a cache or published."""
@@ -895,15 +895,13 @@ class Walker:
         is_write = False
         if method in knowledge.SOURCE_WRITE_METHODS:
             chain = dotted(call.func) or ""
-            if method == "save" and (terminal_name(receiver) or "").lower().endswith("storage"):
-                is_write = False  # ``default_storage.save(name, content)``: files, not rows
-            elif method == "save" or method == "commit" or method in {"flush"}:
-                is_write = True
-            elif any(p in knowledge.ORM_MANAGERS for p in chain.split(".")) \
-                    or self._is_orm_chain(receiver):
-                is_write = True
-            elif method == "executemany":
-                is_write = True
+            # ``default_storage.save(name, content)`` writes files, not rows.
+            storage = (terminal_name(receiver) or "").lower().endswith("storage")
+            is_write = not (method == "save" and storage) and (
+                method in {"save", "commit", "flush", "executemany"}
+                or any(p in knowledge.ORM_MANAGERS for p in chain.split("."))
+                or self._is_orm_chain(receiver)
+            )
         elif method in {"execute", "add", "add_all", "merge", "delete"}:
             base = (terminal_name(receiver) or "").lstrip("_").lower()
             session = base in knowledge.SESSION_NAMES or base.endswith("session")
@@ -1372,7 +1370,7 @@ def _is_model_getter(receiver_name: str, method: str) -> bool:
 
 
 def _ends_flow(body: cst.BaseSuite) -> bool:
-    statements = body.body if isinstance(body, cst.IndentedBlock) else body.body
+    statements = body.body
     if not statements:
         return False
     last = statements[-1]

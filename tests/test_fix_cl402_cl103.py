@@ -145,8 +145,10 @@ def test_unfixable_findings_say_why() -> None:
                 if version > current["version"]:
                     cache.set(k, value)
             """,
-            "set_if_newer(cache, k, value, version=version, ttl=cache.default_timeout, "
-            "codec=JsonCodec())",
+            (
+                "set_if_newer(cache, k, value, version=version, ttl=cache.default_timeout, "
+                "codec=JsonCodec())"
+            ),
         ),
         (
             """
@@ -157,8 +159,10 @@ def test_unfixable_findings_say_why() -> None:
                 if current is None or current.version < version.number:
                     cache.set(k, f"{value}")
             """,
-            'set_if_newer(cache, k, f"{value}", version=version.number, '
-            "ttl=cache.default_timeout)",
+            (
+                'set_if_newer(cache, k, f"{value}", version=version.number, '
+                "ttl=cache.default_timeout)"
+            ),
         ),
     ],
 )
