@@ -91,6 +91,7 @@ class CacheOp:
     lock_like: bool
     # The innermost enclosing transaction's kind ("django", "sqlalchemy"), if any.
     transaction: str | None = None
+    transaction_using: str | None = None  # its database alias (``atomic(using="x")``), as text
     # Runs later, after the enclosing transaction commits:
     # ``transaction.on_commit(partial(cache.delete, key))`` or a lambda passed to on_commit.
     deferred: bool = False
@@ -339,7 +340,8 @@ class Walker:
         self.self_name = self_name
         self.counter = counter
         self.locks: list[LockRegion] = []
-        self.transactions: list[str] = []  # kinds of the enclosing transactions
+        # (kind, database alias text) of the enclosing transactions, innermost last.
+        self.transactions: list[tuple[str, str | None]] = []
         self.miss_keys: list[str] = []
         # ``version = int(time.time() * 1e6)``: reported once it reaches a cache or a
         # versioned call.
@@ -1014,7 +1016,8 @@ class Walker:
             version_guard=self.guards[-1].comparison if self.guards else None,
             constant_value=value is not None and (is_constant(value) or self._is_trivial(value)),
             lock_like=False,
-            transaction=self.transactions[-1] if self.transactions else None,
+            transaction=self.transactions[-1][0] if self.transactions else None,
+            transaction_using=self.transactions[-1][1] if self.transactions else None,
             deferred=self.deferred,
             guard=self.guards[-1] if self.guards else None,
             standalone=call is self.statement_call,
@@ -1307,7 +1310,7 @@ class Walker:
 
     def with_statement(self, node: cst.With) -> None:
         opened: list[LockRegion] = []
-        transactions: list[str] = []
+        transactions: list[tuple[str, str | None]] = []
         for item in node.items:
             expr = unwrap_await(item.item)
             self.expression(item.item)
@@ -1323,7 +1326,7 @@ class Walker:
                 self.ctx.qualify(expr.func if isinstance(expr, cst.Call) else expr)
             )
             if transaction is not None:
-                transactions.append(transaction)
+                transactions.append((transaction, _using(self.ctx.module, expr)))
             if item.asname is not None:
                 self.bind(item.asname.name, item.item)
         self.locks.extend(opened)
@@ -1442,6 +1445,14 @@ def _target_names(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, (cst.Tuple, cst.List)):
         return [n for e in target.elements for n in _target_names(e.value)]
     return []
+
+
+def _using(module: cst.Module, node: cst.BaseExpression) -> str | None:
+    """The database alias of ``atomic(using="x")`` / ``atomic("x")`` as source text."""
+    if not isinstance(node, cst.Call):
+        return None
+    arg = keyword(node, "using") or positional(node, 0)
+    return module.code_for_node(arg.value) if arg is not None else None
 
 
 def _transaction_kind(qualified: str | None) -> str | None:
@@ -1707,7 +1718,7 @@ def _walk_function(
             ctx.qualify(target.func if isinstance(target, cst.Call) else target)
         )
         if transaction is not None:
-            walker.transactions.append(transaction)
+            walker.transactions.append((transaction, _using(ctx.module, target)))
     walker.suite(node.body)
     if owner is not None and node.name.value in _INIT_METHODS and self_name is not None:
         _record_instance_attributes(ctx, walker, node, owner, self_name)

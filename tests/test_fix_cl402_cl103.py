@@ -204,3 +204,10 @@ def test_cl103_offers_no_fix_for_other_shapes(source: str) -> None:
     assert len(cl103) == 1
     assert cl103[0].fix is None
     assert "no automatic fix" in cl103[0].message
+
+
+def test_on_commit_runs_on_the_transactions_database() -> None:
+    text = golden(FIXES / "cl402_decorator_loop.py").read_text()
+    assert 'version=2), using="tickets")' in text
+    # the loop's transaction is on the default database: no `using=`
+    assert text.count("using=") == 2  # the decorator's, and the one added by the fix

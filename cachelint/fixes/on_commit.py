@@ -59,7 +59,8 @@ def build(op: CacheOp, module: cst.Module, facts: ModuleFacts) -> FixOrReason:
     arguments = _arguments(op.call, module)
     if arguments is None:
         return FixOrReason(None, "an argument spans several lines: no automatic fix")
-    replacement = f"{on_commit}({partial}({', '.join(arguments)}))"
+    using = f", using={op.transaction_using}" if op.transaction_using not in (None, "None") else ""
+    replacement = f"{on_commit}({partial}({', '.join(arguments)}){using})"
     fix = Fix(
         title=f"Invalidate after the commit: `{on_commit}({partial}(...))`",
         safety=_safety(op),

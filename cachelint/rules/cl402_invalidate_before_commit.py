@@ -46,7 +46,9 @@ class InvalidateBeforeCommit(Rule):
     For a delete that is a statement of its own inside Django's
     `transaction.atomic` (block or decorator), `cachelint check --fix` defers it:
     `cache.delete(key)` becomes
-    `transaction.on_commit(partial(cache.delete, key))`, keeping every argument.
+    `transaction.on_commit(partial(cache.delete, key))`, keeping every argument
+    (and the transaction's database: `atomic(using="x")` gives
+    `on_commit(..., using="x")`).
     `functools.partial` binds the arguments at once, so a delete in a loop keeps
     its own key (a `lambda` would see the loop variable's last value). `partial`
     (from `functools`) and `transaction` (from `django.db`) are imported once,
