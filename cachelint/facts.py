@@ -192,6 +192,9 @@ class ModuleContext:
         self.class_attrs: dict[str, dict[str, Kind]] = {}
         self.function_nodes: dict[str, cst.FunctionDef] = {}
         self.key_helpers: dict[str, str] = {}
+        # Functions registered as handlers at module level: ``post_save.connect(fn)``,
+        # ``subscriber.subscribe(path, callback=fn)``.
+        self.connected_handlers: set[str] = set()
         self._shared_pattern = re.compile(knowledge.SHARED_NAME_PATTERN, re.IGNORECASE)
         self._local_pattern = re.compile(knowledge.LOCAL_NAME_PATTERN, re.IGNORECASE)
 
@@ -1524,6 +1527,8 @@ def _prepass(ctx: ModuleContext, module: cst.Module) -> None:
             for small in statement.body:
                 if isinstance(small, (cst.Import, cst.ImportFrom)):
                     ctx.record_import(small)
+                elif isinstance(small, cst.Expr):
+                    _record_connected_handler(ctx, small.value)
                 else:
                     _record_string_constant(ctx, small, "")
         elif isinstance(statement, (cst.If, cst.Try)):
@@ -1548,6 +1553,22 @@ def _prepass(ctx: ModuleContext, module: cst.Module) -> None:
                     helper = _key_helper_template(ctx, item, statement.name.value)
                     if helper is not None:
                         ctx.key_helpers[item.name.value] = helper
+
+
+def _record_connected_handler(ctx: ModuleContext, node: cst.BaseExpression) -> None:
+    """``post_save.connect(invalidate, sender=Item)`` / ``x.subscribe(path, callback=fn)``."""
+    pair = method_call(node)
+    if pair is None or not isinstance(node, cst.Call):
+        return
+    method = pair[1]
+    if method == "connect":
+        arg = keyword(node, "receiver") or positional(node, 0)
+    elif method in {"subscribe", "subscribe_to", "add_listener"}:
+        arg = keyword(node, "callback")
+    else:
+        return
+    if arg is not None and isinstance(arg.value, cst.Name):
+        ctx.connected_handlers.add(arg.value.value)
 
 
 def _record_string_constant(ctx: ModuleContext, small: cst.BaseSmallStatement, prefix: str) -> None:
@@ -1658,6 +1679,8 @@ def _is_consumer(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
                 qualified.rsplit(".", 1)[-1] in knowledge.CONSUMER_DECORATORS:
             return True
     name = node.name.value
+    if name in ctx.connected_handlers:
+        return True
     if name.startswith(knowledge.CONSUMER_PREFIXES) or has_word(name, _CALLBACK_WORDS):
         params = {p.name.value for p in node.params.params}
         return bool(params & knowledge.EVENT_PARAM_NAMES)

@@ -229,6 +229,23 @@ CASES = {
         """,
         [(3, "CL401"), (5, "CL401")],
     ),
+    "handlers connected at module level": (
+        """
+        from django.core.cache import cache
+        from django.db.models.signals import post_save
+        from google.cloud import pubsub_v1
+        def remember_title(sender, instance, **kwargs):
+            cache.set(f"title:{instance.pk}", instance.title)
+        def deliver(message):
+            cache.set(f"delivery:{message.attributes['id']}", message.data)
+        def not_registered(sender, instance, **kwargs):
+            cache.set(f"other:{instance.pk}", instance.title)
+        post_save.connect(remember_title, sender=Article)
+        subscriber = pubsub_v1.SubscriberClient()
+        subscriber.subscribe("projects/p/subscriptions/s", callback=deliver)
+        """,
+        [(5, "CL401"), (7, "CL401")],
+    ),
     "celery bind=True: the first parameter is the task": (
         """
         from celery import shared_task

@@ -16,6 +16,8 @@ class UnorderedEventWrite(WriteRaceRule):
       `*_handler`/`*_listener` functions taking an `event`, `message`, `msg`,
       `payload`, `record`, `body`, `data`, `instance`... parameter (a Google
       Pub/Sub or SQS callback);
+    - functions registered at module level: `post_save.connect(handler)`,
+      `subscriber.subscribe(path, callback=handler)`;
     - messages of consumer loops: `for msg in KafkaConsumer(...)`,
       `msg = consumer.poll(...)`, `await consumer.getmany()`,
       `pubsub.listen()`/`get_message()`, `xreadgroup`, `blpop`.
