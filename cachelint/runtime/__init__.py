@@ -11,10 +11,13 @@ refill that read an older row before the invalidation cannot bring it back.
 
 ``cache`` is the object you already hold: ``redis.Redis`` /
 ``redis.cluster.RedisCluster`` (one Lua script, one round trip),
-``redis.asyncio`` clients (the ``a*`` functions), pymemcache clients
-(``gets``/``cas``), Django's cache (RedisCache, PyMemcacheCache, django-redis,
-LocMemCache) or any ``MutableMapping``.  No client library is imported until a
-client of that library is passed in.
+``redis.asyncio`` clients, aiocache ``RedisCache``/``MemcachedCache`` and
+``aiomcache.Client`` (the ``a*`` functions), pymemcache, python-memcached
+(``cache_cas=True``) and pylibmc (``cas`` behavior) clients (``gets``/``cas``),
+Django's cache (RedisCache, PyMemcacheCache, django-redis, LocMemCache),
+Flask-Caching's ``Cache`` over Redis or memcached (keys get its
+``CACHE_KEY_PREFIX``) or any ``MutableMapping``.  No client library is imported
+until a client of that library is passed in.
 
 Storage: each key holds one string ``CL1:<kind>:<version>:<expires>:<payload>``
 (kind ``b`` bytes, ``s`` str, ``c`` codec, ``t`` tombstone; version in canonical
@@ -156,7 +159,7 @@ async def aset_if_newer(
     ttl: float | None = None,
     codec: Codec | None = None,
 ) -> bool:
-    """:func:`set_if_newer` for ``redis.asyncio`` clients (await it)."""
+    """:func:`set_if_newer` for ``redis.asyncio``, aiocache and aiomcache (await it)."""
     op = _value_write(value, version, ttl, codec)
     return await resolve_async(cache).write(cache, key, op)
 
@@ -164,19 +167,19 @@ async def aset_if_newer(
 async def aget_versioned(
     cache: Any, key: Any, *, codec: Codec | None = None
 ) -> tuple[Any, int] | None:
-    """:func:`get_versioned` for ``redis.asyncio`` clients (await it)."""
+    """:func:`get_versioned` for ``redis.asyncio``, aiocache and aiomcache (await it)."""
     return _result(await resolve_async(cache).read(cache, key), codec)
 
 
 async def aget_value(
     cache: Any, key: Any, default: Any = None, *, codec: Codec | None = None
 ) -> Any:
-    """:func:`get_value` for ``redis.asyncio`` clients (await it)."""
+    """:func:`get_value` for ``redis.asyncio``, aiocache and aiomcache (await it)."""
     found = await aget_versioned(cache, key, codec=codec)
     return default if found is None else found[0]
 
 
 async def ainvalidate(cache: Any, key: Any, *, version: int, ttl: float | None = None) -> bool:
-    """:func:`invalidate` for ``redis.asyncio`` clients (await it)."""
+    """:func:`invalidate` for ``redis.asyncio``, aiocache and aiomcache (await it)."""
     op = _tombstone_write(version, ttl)
     return await resolve_async(cache).write(cache, key, op)

@@ -130,7 +130,8 @@ _NO_CLIENT_LIBS = textwrap.dedent(
     import sys
 
     class Block:
-        blocked = ("redis", "pymemcache", "django", "django_redis")
+        blocked = ("redis", "pymemcache", "django", "django_redis", "memcache", "pylibmc",
+                   "flask", "flask_caching", "cachelib", "aiocache", "aiomcache")
 
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in self.blocked:
