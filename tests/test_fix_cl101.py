@@ -53,7 +53,8 @@ def test_every_client_and_ttl_form_has_a_golden_file() -> None:
     texts = "".join(golden(p).read_text() for p in INPUTS)
     for expected in ("ttl=300", "ttl=60 * 15", "ttl=120", "ttl=1500 / 1000", "ttl=3600",
                      "ttl=30_000 / 1000", "ttl=600", "ttl=timedelta(minutes=5).total_seconds()",
-                     "await aset_if_newer(", "await aget_value("):
+                     "await aset_if_newer(", "await aget_value(", "ttl=900", "ttl=45",
+                     "ttl=cache.default_timeout"):
         assert expected in texts, expected
 
 

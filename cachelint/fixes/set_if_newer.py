@@ -17,7 +17,14 @@ from cachelint.facts import CacheOp, ModuleFacts
 from cachelint.names import keyword, positional, unwrap_await
 
 # Client libraries ``cachelint.runtime`` can write to atomically.
-SUPPORTED_LIBS = frozenset({"django", "redis", "redis-async", "pymemcache", "unknown"})
+SUPPORTED_LIBS = frozenset(
+    {"django", "redis", "redis-async", "pymemcache", "memcache", "flask-caching", "aiocache",
+     "unknown"}
+)
+ASYNC_LIBS = frozenset({"redis-async", "aiocache"})
+# The runtime refuses some configurations of these at run time (python-memcached without
+# ``cache_cas=True``, flask-caching over a backend with no compare-and-set): never "safe".
+CONFIG_DEPENDENT_LIBS = frozenset({"memcache", "flask-caching"})
 # Methods with one key and one value; ``add``/``replace``/``nx`` change meaning: unsafe.
 FIXABLE_METHODS = frozenset({"set", "setex", "psetex", "add", "replace", "setnx"})
 SAFE_METHODS = frozenset({"set", "setex", "psetex"})
@@ -50,7 +57,7 @@ def build(op: CacheOp, module: cst.Module, facts: ModuleFacts, config: Config) -
     if version is None:
         return FixOrReason(None, "no version found: expose one from the source of truth")
     code = module.code_for_node
-    asynchronous = op.kind.lib == "redis-async" or (op.awaited and op.function.is_async)
+    asynchronous = op.kind.lib in ASYNC_LIBS or (op.awaited and op.function.is_async)
     prefix = "a" if asynchronous else ""
     codec = None if _is_text(op.value, op) else "JsonCodec()"
     codec_argument = [f"codec={codec}"] if codec else []
@@ -80,6 +87,7 @@ def build(op: CacheOp, module: cst.Module, facts: ModuleFacts, config: Config) -
     unsafe = (
         op.method not in SAFE_METHODS
         or not op.kind.resolved
+        or op.kind.lib in CONFIG_DEPENDENT_LIBS
         or any(a.keyword is not None and a.keyword.value == "nx" for a in op.call.args)
         or (codec is not None and not _is_json_literal(op))
         or _other_readers(op, facts, readers)

@@ -52,7 +52,7 @@ class BlindRefillSet(Rule):
       them: the fix also rewrites the reads of the same key in the same function
       (`cache.get(key)` becomes `get_value(cache, key)`). Values that are not
       visibly `str`/`bytes` are stored with `codec=JsonCodec()` (never pickle).
-    - Clients without an atomic compare-and-set in the runtime, multi-value writes
+    - dogpile regions (no atomic compare-and-set in the runtime), multi-value writes
       (`set_many`, `mset`, `hset`), and arguments with no equivalent (Django
       `version=`, redis `xx=`/`keepttl=`) get no fix.
 
@@ -63,7 +63,9 @@ class BlindRefillSet(Rule):
     older version can no longer overwrite a newer one. **Unsafe** (applied only
     with `--unsafe-fixes`) when the meaning may change: `add`, `replace` and
     `nx=True` lose their only-if-absent meaning; a receiver recognised only by its
-    name may not be a supported client; a value of unknown type must be
+    name may not be a supported client; python-memcached and flask-caching need a
+    client configured for compare-and-set (`cache_cas=True`, a Redis or CAS-enabled
+    memcached backend); a value of unknown type must be
     JSON-serialisable; and other readers of the same keys must switch to
     `get_value`/`get_versioned`. Pair it with `invalidate(...)` for the deletes of
     the same keys (CL403): a blind delete lets an older refill land on the empty
