@@ -89,7 +89,10 @@ def fetch_django(corpus: Path, version: str = DJANGO_VERSION) -> Path:
         for archive in Path(scratch).glob("*.tar.gz"):
             unpacked = Path(scratch) / "unpacked"
             with tarfile.open(archive) as tar:
-                tar.extractall(unpacked, filter="data")
+                if hasattr(tarfile, "data_filter"):  # Python 3.11.4+, 3.10.12+
+                    tar.extractall(unpacked, filter="data")
+                else:
+                    tar.extractall(unpacked)  # a PyPI sdist we asked for
             for top in unpacked.iterdir():  # moved only once complete
                 if not (corpus / top.name).exists():
                     top.rename(corpus / top.name)
