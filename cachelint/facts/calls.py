@@ -1,0 +1,522 @@
+"""Every call in walk order: cache operations, source writes, clocks in version positions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import libcst as cst
+
+from cachelint import keys, knowledge
+from cachelint.facts.model import (
+    PARAM,
+    SOURCE,
+    WRITTEN,
+    Binding,
+    CacheOp,
+    ClockUse,
+    Kind,
+)
+from cachelint.facts.resolution import Resolution
+from cachelint.facts.syntax import (
+    HIT,
+    LOCK_KEY,
+    MAX_KEY_HOPS,
+    MUTATORS,
+    TOKEN_CALLS,
+)
+from cachelint.names import (
+    call_name,
+    children,
+    dotted,
+    has_word,
+    is_constant,
+    keyword,
+    method_call,
+    positional,
+    terminal_name,
+    unwrap_await,
+    words,
+)
+
+
+class CallFacts(Resolution):
+    """Bindings and calls: what values flow where, and every cache operation."""
+
+    def bind(
+        self,
+        target: cst.BaseExpression,
+        value: cst.BaseExpression,
+        annotation: cst.BaseExpression | None = None,
+        augment: bool = False,
+    ) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.bind(element.value, value, augment=True)
+            return
+        if isinstance(target, cst.Attribute):
+            name = target.attr.value
+            if has_word(name, knowledge.VERSION_WORDS) and self.clock_or_hop(value):
+                self.facts.clock_uses.append(
+                    ClockUse(value, f"assigned to the version attribute `{name}`")
+                )
+            if isinstance(target.value, cst.Name):  # ``row.name = name``: saved with ``row``
+                self.assigned_into.setdefault(target.value.value, set()).update(
+                    self.provenance(value)[1]
+                )
+            return
+        if isinstance(target, cst.Subscript):  # ``rows[key] = value`` feeds ``rows``
+            if isinstance(target.value, cst.Name):
+                self.absorb(target.value.value, value)
+            return
+        if not isinstance(target, cst.Name):
+            return
+        tags, roots = self.provenance(value)
+        binding = self.env.get(target.value)
+        if binding is None:
+            binding = self.env[target.value] = Binding()
+        binding.tags |= tags
+        binding.roots |= roots
+        kind = self.ctx.kind_of_annotation(annotation) if annotation is not None else None
+        if kind is None and not augment:
+            kind = self._resolve_kind(value)
+        if kind is not None:
+            binding.kind = kind
+        binding.value = value
+        self.facts.bound_values[target.value] = value
+        binding.clock = self.clock_expr(value)
+        if binding.clock and has_word(target.value, knowledge.VERSION_WORDS):
+            self.clock_versions[target.value] = value
+        unwrapped = unwrap_await(value)
+        if isinstance(unwrapped, cst.Dict):
+            self.facts.dict_literals[target.value] = unwrapped
+        read = self._cache_read_key(unwrapped)
+        if read is not None:
+            binding.cache_read_key = read
+
+    def absorb(self, name: str, value: cst.BaseExpression) -> None:
+        """A local container takes in ``value`` (``items.append(row)``, ``d[k] = row``)."""
+        binding = self.env.get(name)
+        if binding is None:
+            return
+        tags, roots = self.provenance(value)
+        binding.tags |= tags
+        binding.roots |= roots
+
+    # -- expressions: every call, in order ------------------------------------------------
+
+    def expression(self, node: cst.BaseExpression) -> None:
+        stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+        calls: list[tuple[cst.Call, bool]] = []
+        while stack:
+            current, awaited = stack.pop()
+            if isinstance(current, (cst.Lambda,)):
+                continue
+            if isinstance(current, cst.Attribute) and isinstance(current.value, cst.Name):
+                self.facts.attribute_reads.setdefault(current.value.value, set()).add(
+                    current.attr.value
+                )
+            if isinstance(current, cst.Call):
+                calls.append((current, awaited))
+            if isinstance(current, cst.NamedExpr):
+                self.bind(current.target, current.value)
+            if isinstance(current, cst.Await):
+                stack.append((current.expression, True))
+                continue
+            below = list(children(current))
+            below.reverse()
+            stack.extend((child, False) for child in below)
+        # Inner calls run before the calls that take their results.
+        for call, awaited in reversed(calls):
+            self.call(call, awaited)
+
+    def call(self, call: cst.Call, awaited: bool) -> None:
+        if self.locks:
+            callee = self._local_callee(call)
+            if callee is not None:
+                for region in self.locks:
+                    region.calls.append(callee)
+        pair = method_call(call)
+        if pair is None:
+            if self.ctx.qualify(call.func) == "functools.partial":
+                self._deferred_partial(call)
+            self._check_helper_call(call)
+            return
+        receiver, method = pair
+        if method == "watch":
+            self.watched.add(self.ctx.module.code_for_node(receiver))
+        elif method == "multi":
+            # A pipeline read before ``multi()`` only executes while the pipeline WATCHes.
+            text = self.ctx.module.code_for_node(receiver)
+            if text in self.pipeline_reads:
+                self.watched.add(text)
+        elif method == "on_commit":
+            self._deferred_lambda(call)
+        if method in knowledge.COMMIT_METHODS and not call.args:
+            self.facts.commit_indexes.append(self.next_index())
+            return
+        if method in MUTATORS and isinstance(receiver, cst.Name) and receiver.value in self.env:
+            for arg in call.args:
+                self.absorb(receiver.value, arg.value)
+        kind = self.kind_of(receiver)
+        if kind is not None and kind.role in {"shared", "local"}:
+            if self.cache_op(call, receiver, kind, method, awaited):
+                return
+        else:
+            self._check_source_write(call, receiver, method)
+        if method in knowledge.PUBLISH_METHODS:
+            for arg in call.args:
+                self._check_versioned_payload(arg.value, f"published with `{method}()`")
+
+    def _deferred_partial(self, call: cst.Call) -> None:
+        """``partial(cache.delete, key)``: a delete that runs later (after the commit)."""
+        if not call.args or call.args[0].keyword is not None or call.args[0].star:
+            return
+        target = call.args[0].value
+        if not isinstance(target, cst.Attribute):
+            return
+        method = target.attr.value
+        kind = self.kind_of(target.value)
+        if method not in knowledge.DELETE_METHODS or kind is None \
+                or kind.role not in {"shared", "local"}:
+            return
+        self.deferred = True
+        self.cache_op(call, target.value, kind, method, False,
+                      arguments=call.with_changes(func=target, args=call.args[1:]))
+        self.deferred = False
+
+    def _deferred_lambda(self, call: cst.Call) -> None:
+        """``transaction.on_commit(lambda: cache.delete(key))``: the body runs after the commit."""
+        for arg in call.args:
+            if isinstance(arg.value, cst.Lambda):
+                self.deferred = True
+                self.expression(arg.value.body)
+                self.deferred = False
+
+    def _check_clock_versions(self, names: set[str] | frozenset[str], context: str) -> None:
+        for name in sorted(names & self.clock_versions.keys()):
+            self.facts.clock_uses.append(
+                ClockUse(self.clock_versions[name], f"the version `{name}` {context}")
+            )
+
+    def _local_callee(self, call: cst.Call) -> str | None:
+        """The name of a same-module function or method this call runs, if it is one."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            return func.value if func.value in self.ctx.function_nodes else None
+        if isinstance(func, cst.Attribute):
+            base = func.value
+            if isinstance(base, cst.Name) and base.value in {self.self_name, "cls"}:
+                return func.attr.value
+            if isinstance(base, cst.Call) and isinstance(base.func, cst.Name) \
+                    and base.func.value == "super":
+                return func.attr.value
+        return None
+
+    def _check_helper_call(self, call: cst.Call) -> None:
+        """``set_if_newer(cache, k, v, version=time.time())``: a clock as the version."""
+        name = call_name(call) or ""
+        if self.clock_versions and has_word(name, knowledge.VERSION_WORDS):
+            passed = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+            self._check_clock_versions(passed, f"passed to `{name}()`")
+        qualified = self.ctx.qualify(call.func)
+        if qualified in self.ctx.config.versioned_helpers or call_name(call) in {
+            h.rsplit(".", 1)[-1] for h in self.ctx.config.versioned_helpers
+        }:
+            self._check_version_kwargs(call, "passed as the version of a versioned write")
+
+    def _check_version_kwargs(self, call: cst.Call, context: str) -> None:
+        for arg in call.args:
+            if arg.keyword is not None and has_word(arg.keyword.value, knowledge.VERSION_WORDS) \
+                    and self.clock_or_hop(arg.value):
+                self.facts.clock_uses.append(
+                    ClockUse(arg.value, f"`{arg.keyword.value}=` {context}")
+                )
+
+    def _check_versioned_payload(self, value: cst.BaseExpression, context: str) -> None:
+        """A ``{"version": time.time()}`` dict written to a cache or published."""
+        candidates: list[cst.Dict] = []
+        stack: list[cst.CSTNode] = [value]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Dict):
+                candidates.append(current)
+            elif isinstance(current, cst.Name) and current.value in self.facts.dict_literals:
+                candidates.append(self.facts.dict_literals[current.value])
+                continue
+            elif isinstance(current, cst.Call):
+                stack.extend(arg.value for arg in current.args)
+                continue
+            if isinstance(current, (cst.Dict, cst.List, cst.Tuple)):
+                stack.extend(children(current))
+            elif isinstance(current, (cst.DictElement, cst.Element)):
+                stack.append(current.value)
+        for literal in candidates:
+            for element in literal.elements:
+                if not isinstance(element, cst.DictElement):
+                    continue
+                key = keys.string_value(element.key)
+                if key is not None and has_word(key, knowledge.VERSION_WORDS) \
+                        and self.clock_or_hop(element.value):
+                    self.facts.clock_uses.append(
+                        ClockUse(element.value, f'the `"{key}"` entry of a value {context}')
+                    )
+
+    def _check_source_write(
+        self, call: cst.Call, receiver: cst.BaseExpression, method: str
+    ) -> None:
+        is_write = False
+        if method in knowledge.SOURCE_WRITE_METHODS:
+            chain = dotted(call.func) or ""
+            # ``default_storage.save(name, content)`` writes files, not rows.
+            storage = (terminal_name(receiver) or "").lower().endswith("storage")
+            is_write = not (method == "save" and storage) and (
+                method in {"save", "commit", "flush", "executemany"}
+                or any(p in knowledge.ORM_MANAGERS for p in chain.split("."))
+                or self._is_orm_chain(receiver)
+            )
+        elif method in {"execute", "add", "add_all", "merge", "delete"}:
+            base = (terminal_name(receiver) or "").lstrip("_").lower()
+            session = base in knowledge.SESSION_NAMES or base.endswith("session")
+            if method == "execute" and call.args:
+                is_write = self._writes_sql(call.args[0].value)
+            elif method == "delete":  # ``session.delete(row)``, ``Model.objects.filter().delete()``
+                is_write = session or self._is_orm_chain(receiver)
+            elif session:
+                is_write = True
+        if not is_write:
+            return
+        self.facts.source_write_indexes.append(self.next_index())
+        targets: list[cst.BaseExpression] = [arg.value for arg in call.args]
+        if method in {"save", "delete", "update", "refresh_from_db"}:
+            targets.append(receiver)
+        for target in targets:
+            _, roots = self.provenance(target)
+            for saved in list(roots):
+                roots |= self.assigned_into.get(saved, set())
+            for root in roots:
+                binding = self.env.get(root)
+                if binding is None:
+                    binding = self.env[root] = Binding(tags={PARAM} if root in self.env else set())
+                binding.tags.add(WRITTEN)
+
+    def _writes_sql(self, node: cst.BaseExpression) -> bool:
+        """``"UPDATE ..."`` (also through a local or a constant), ``text("INSERT ...")``,
+        SQLAlchemy Core ``update(User).where(...).values(...)``."""
+        node = unwrap_await(node)
+        sql = keys.template(node)
+        if sql is None and isinstance(node, cst.Name):
+            binding = self.lookup(node.value)
+            if binding is not None and binding.value is not None and binding.value is not node:
+                sql = keys.template(binding.value)
+            sql = sql if sql is not None else self.ctx.string_constants.get(node.value)
+        if sql is not None:
+            return sql.strip().lower().startswith(knowledge.SQL_WRITE_WORDS)
+        while isinstance(node, (cst.Call, cst.Attribute)):
+            if isinstance(node, cst.Call):
+                name = call_name(node)
+                if name == "text" and node.args:
+                    return self._writes_sql(node.args[0].value)
+                if name in {"update", "insert", "delete"} and (
+                    isinstance(node.func, cst.Name)
+                    or (self.ctx.qualify(node.func) or "").startswith("sqlalchemy")
+                ):
+                    return True
+                node = node.func
+            else:
+                node = node.value
+        return False
+
+    def cache_op(
+        self,
+        call: cst.Call,
+        receiver: cst.BaseExpression,
+        kind: Kind,
+        method: str,
+        awaited: bool,
+        arguments: cst.Call | None = None,
+    ) -> bool:
+        """Record a cache operation; False when ``method`` is not one.
+
+        ``arguments`` holds the method's arguments when ``call`` is not the method call
+        itself (``partial(cache.delete, key)``).
+        """
+        if method in knowledge.WRITE_METHODS:
+            category: Literal["write", "delete", "read", "safe"] = "write"
+        elif method in knowledge.DELETE_METHODS:
+            category = "delete"
+        elif method in knowledge.READ_METHODS:
+            category = "read"
+        elif method in knowledge.SAFE_METHODS:
+            category = "safe"
+        else:
+            return False
+        source = call if arguments is None else arguments
+        key = self._key_arg(source, method)
+        value = self._value_arg(source, method) if category == "write" else None
+        tags: set[str] = set()
+        roots: set[str] = set()
+        if value is not None:
+            tags, roots = self.provenance(value)
+            if method == "get_or_set" and self._callable_default(value):
+                tags.add(SOURCE)
+        key_text = self.ctx.module.code_for_node(key) if key is not None else None
+        receiver_text = self.ctx.module.code_for_node(receiver)
+        if category == "read" and kind.pipeline:
+            self.pipeline_reads.add(receiver_text)
+        op = CacheOp(
+            call=call,
+            function=self.facts,
+            index=self.next_index(),
+            receiver=receiver,
+            kind=kind,
+            method=method,
+            category=category,
+            key=key,
+            key_text=key_text,
+            key_family=keys.family(key, self.key_resolver) if key is not None else None,
+            value=value,
+            tags=frozenset(tags),
+            roots=frozenset(roots),
+            awaited=awaited,
+            locks=tuple(self.locks),
+            in_transaction=bool(self.transactions) and not self.deferred,
+            on_miss_branch=key_text is not None and self._on_miss_branch(key_text),
+            in_watch_transaction=receiver_text in self.watched,
+            receiver_text=receiver_text,
+            version_guard=self.guards[-1].comparison if self.guards else None,
+            constant_value=value is not None and (is_constant(value) or self._is_trivial(value)),
+            lock_like=False,
+            transaction=self.transactions[-1][0] if self.transactions else None,
+            transaction_using=self.transactions[-1][1] if self.transactions else None,
+            deferred=self.deferred,
+            guard=self.guards[-1] if self.guards else None,
+            standalone=call is self.statement_call,
+        )
+        op.lock_like = category == "write" and self._is_lock_acquisition(op)
+        self.facts.ops.append(op)
+        for region in self.locks:
+            region.ops.append(op)
+        if category == "write":
+            self._check_version_kwargs(call, f"of a cache `{method}()`")
+            self._check_clock_versions(roots, f"written to the cache with `{method}()`")
+            if value is not None:
+                self._check_versioned_payload(value, "written to the cache")
+        return True
+
+    def _callable_default(self, value: cst.BaseExpression) -> bool:
+        if isinstance(value, cst.Lambda):
+            return True
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            name = terminal_name(value) or ""
+            return name in self.ctx.function_nodes or (
+                bool(words(name)) and words(name)[0] in knowledge.LOADER_WORDS
+            )
+        return False
+
+    def _is_lock_acquisition(self, op: CacheOp) -> bool:
+        """``cache.add(lock_key, "1")`` / ``r.set(k, token, nx=True)``: a lock, not a value."""
+        call = op.call
+        exclusive = op.method in {"add", "setnx"} or any(
+            a.keyword is not None and a.keyword.value == "nx" for a in call.args
+        )
+        if not exclusive:
+            return False
+        key_words = (op.key_text or "").lower()
+        if LOCK_KEY.search(key_words):
+            return True
+        if op.value is None:
+            return False
+        if op.constant_value:
+            return True
+        value_text = self.ctx.module.code_for_node(op.value).lower()
+        return bool(TOKEN_CALLS.search(value_text))
+
+    def key_resolver(self, node: cst.BaseExpression) -> str | None:
+        """Key templates through locals (a few hops), module and class constants, and
+        key helpers."""
+        if isinstance(node, cst.Name):
+            binding = self.env.get(node.value)
+            if binding is not None and binding.value is not None and binding.value is not node:
+                if node.value in self.key_hops or len(self.key_hops) >= MAX_KEY_HOPS:
+                    return None  # ``key = key + ":x"`` or a long chain: unknown
+                self.key_hops.append(node.value)
+                try:
+                    return keys.template(binding.value, self.key_resolver)
+                finally:
+                    self.key_hops.pop()
+            if binding is not None and PARAM in binding.tags:
+                return None
+            return self.ctx.string_constants.get(node.value)
+        if isinstance(node, cst.Attribute):
+            return self.ctx.constant_string(node, self.facts.class_name)
+        if isinstance(node, cst.Call):
+            name = call_name(node)
+            if name is not None and name in self.ctx.key_helpers:
+                return self.ctx.key_helpers[name]
+        return None
+
+    def _key_arg(self, call: cst.Call, method: str) -> cst.BaseExpression | None:
+        if method in {"set_many", "mset", "msetnx", "set_multi", "multi_set", "add_multi",
+                      "delete_many", "delete_multi", "multi_delete", "get_many", "mget"}:
+            return None
+        for name in ("key", "name", "keys"):
+            arg = keyword(call, name)
+            if arg is not None:
+                return arg.value
+        arg = positional(call, 0)
+        return arg.value if arg is not None else None
+
+    def _value_arg(self, call: cst.Call, method: str) -> cst.BaseExpression | None:
+        for name in knowledge.VALUE_KEYWORDS:
+            arg = keyword(call, name)
+            if arg is not None:
+                return arg.value
+        index = knowledge.VALUE_POSITION.get(method, 1)
+        if index is None:
+            return None
+        arg = positional(call, index)
+        return arg.value if arg is not None else None
+
+    def _cache_read_key(self, node: cst.BaseExpression) -> str | None:
+        node = unwrap_await(node)
+        pair = method_call(node)
+        if pair is None or not isinstance(node, cst.Call):
+            return None
+        receiver, method = pair
+        if method not in knowledge.READ_METHODS:
+            return None
+        kind = self.kind_of(receiver)
+        if kind is None or kind.role != "shared":
+            return None
+        key = self._key_arg(node, method)
+        return self.ctx.module.code_for_node(key) if key is not None else None
+
+    def _is_trivial(self, value: cst.BaseExpression) -> bool:
+        """Literals, UPPER_CASE constants and clocks: a sentinel or a counter reset, not data
+        loaded from anywhere (``cache.set(k, SENTINEL)``, ``cache.set(k, (1, now))``)."""
+        stack: list[cst.CSTNode] = [value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name):
+                binding = self.env.get(node.value)
+                if binding is not None:
+                    if not binding.clock:
+                        return False
+                elif not (node.value.isupper() or node.value in {"True", "False", "None"}):
+                    return False
+            elif isinstance(node, cst.Call):
+                if not self.clock_expr(node):
+                    return False
+            elif isinstance(node, (cst.Attribute, cst.Subscript, cst.Lambda, cst.Await)):
+                return False
+            else:
+                stack.extend(children(node))
+        return True
+
+    def _on_miss_branch(self, key_text: str) -> bool:
+        for entry in reversed(self.miss_keys):
+            if entry == key_text:
+                return True
+            if entry == HIT + key_text:
+                return False
+        return False

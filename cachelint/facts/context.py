@@ -1,0 +1,181 @@
+"""Names visible at module level and in classes, resolved before the function walk."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from cachelint import knowledge
+from cachelint.config import Config
+from cachelint.facts.model import (
+    Binding,
+    Kind,
+)
+from cachelint.facts.syntax import (
+    NON_CACHE_TYPES,
+)
+from cachelint.names import (
+    dotted,
+    terminal_name,
+)
+
+
+class ModuleContext:
+    """Names visible at module level and in classes, resolved before the function walk."""
+
+    def __init__(self, module: cst.Module, config: Config) -> None:
+        self.module = module
+        self.config = config
+        self.imports: dict[str, str] = {}
+        self.env: dict[str, Binding] = {}
+        self.string_constants: dict[str, str] = {}
+        self.class_attrs: dict[str, dict[str, Kind]] = {}
+        self.function_nodes: dict[str, cst.FunctionDef] = {}
+        self.key_helpers: dict[str, str] = {}
+        # Functions registered as handlers at module level: ``post_save.connect(fn)``,
+        # ``subscriber.subscribe(path, callback=fn)``.
+        self.connected_handlers: set[str] = set()
+        self._shared_pattern = re.compile(knowledge.SHARED_NAME_PATTERN, re.IGNORECASE)
+        self._local_pattern = re.compile(knowledge.LOCAL_NAME_PATTERN, re.IGNORECASE)
+
+    # -- qualified names --------------------------------------------------------------
+
+    def qualify(self, node: cst.BaseExpression) -> str | None:
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head in self.imports:
+            base = self.imports[head]
+            return f"{base}.{rest}" if rest else base
+        return name
+
+    def record_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.imports[alias.asname.name.value] = full
+                else:
+                    head = full.split(".")[0]
+                    self.imports[head] = head
+            return
+        if node.relative or node.module is None:
+            module = "." * len(node.relative) + (dotted(node.module) or "" if node.module else "")
+        else:
+            module = dotted(node.module) or ""
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = alias.name.value if isinstance(alias.name, cst.Name) else dotted(alias.name)
+            if name is None:
+                continue
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.imports[local] = f"{module}.{name}" if module else name
+
+    def constant_string(self, node: cst.BaseExpression, class_name: str | None) -> str | None:
+        """A module constant (``USER_KEY``), or a class constant (``self.KEY``, ``cls.KEY``,
+        ``Users.KEY``)."""
+        if isinstance(node, cst.Name):
+            return self.string_constants.get(node.value)
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+            owner = node.value.value
+            if owner in {"self", "cls"}:
+                if class_name is None:
+                    return None
+                owner = class_name
+            return self.string_constants.get(f"{owner}.{node.attr.value}")
+        return None
+
+    # -- what a name means ------------------------------------------------------------
+
+    def configured_kind(self, node: cst.BaseExpression) -> Kind | None:
+        """``extend-local-caches``/``extend-shared-caches`` name a receiver or what it is."""
+        config = self.config
+        if not config.extend_local_caches and not config.extend_shared_caches:
+            return None
+        names = {terminal_name(node), dotted(node), self.qualify(node)} - {None}
+        if names & config.extend_local_caches:
+            return Kind("local", "config")
+        if names & config.extend_shared_caches:
+            return Kind("shared", "unknown")
+        return None
+
+    def heuristic_kind(self, node: cst.BaseExpression) -> Kind | None:
+        """The last resort: a receiver's name says it is a cache."""
+        name = terminal_name(node)
+        if name is None:
+            return None
+        text = dotted(node) or name
+        for configured in self.config.extend_local_caches:
+            if configured in (name, text):
+                return Kind("local", "config")
+        for configured in self.config.extend_shared_caches:
+            if configured in (name, text):
+                return Kind("shared", "unknown", resolved=False)
+        bare = name.lstrip("_")
+        if self._local_pattern.search(bare):
+            return None
+        if self._shared_pattern.search(bare):
+            return Kind("shared", "unknown", resolved=False)
+        return None
+
+    def kind_of_qualified(self, qualified: str | None, called: bool) -> Kind | None:
+        if qualified is None:
+            return None
+        config = self.config
+        if qualified in config.extend_shared_caches:
+            return Kind("shared", "unknown")
+        if qualified in config.extend_local_caches:
+            return Kind("local", "config")
+        if not called:
+            if qualified in knowledge.SHARED_CACHE_OBJECTS:
+                return Kind("shared", knowledge.SHARED_CACHE_OBJECTS[qualified])
+            return None
+        if qualified in knowledge.SHARED_CACHE_FACTORIES:
+            lib = knowledge.SHARED_CACHE_FACTORIES[qualified]
+            if lib == "aiocache-local":
+                return Kind("local", "aiocache")
+            return Kind("shared", lib)
+        if qualified in knowledge.LOCAL_CACHE_FACTORIES:
+            return Kind("local", qualified)
+        if qualified in knowledge.PROCESS_LOCKS:
+            return Kind("process_lock", qualified)
+        if qualified in knowledge.DISTRIBUTED_LOCKS:
+            return Kind("distributed_lock", qualified)
+        if qualified in knowledge.CONSUMER_FACTORIES:
+            return Kind("consumer", qualified)
+        if qualified in NON_CACHE_TYPES:
+            return Kind("other")
+        return None
+
+    def kind_of_annotation(self, annotation: cst.BaseExpression) -> Kind | None:
+        node = annotation
+        if isinstance(node, cst.Subscript):  # Optional[Redis], dict[str, int]
+            base = self.qualify(node.value)
+            if base in {"typing.Optional", "Optional"} and node.slice:
+                inner = node.slice[0].slice
+                if isinstance(inner, cst.Index):
+                    return self.kind_of_annotation(inner.value)
+            node = node.value
+        if isinstance(node, cst.BinaryOperation):  # Redis | None
+            return self.kind_of_annotation(node.left)
+        if isinstance(node, cst.SimpleString):
+            return None
+        qualified = self.qualify(node)
+        if qualified is None:
+            return None
+        if qualified in knowledge.SHARED_CACHE_TYPES:
+            lib = knowledge.SHARED_CACHE_TYPES[qualified]
+            return Kind("shared", lib, pipeline="Pipeline" in qualified)
+        kind = self.kind_of_qualified(qualified, called=True)
+        if kind is not None:
+            return kind
+        if qualified in {"dict", "typing.Dict", "typing.MutableMapping", "MutableMapping"}:
+            return Kind("local", "dict")
+        return None

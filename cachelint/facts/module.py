@@ -1,0 +1,345 @@
+"""The module walk: prepass, classes, functions, and what relates them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+
+from cachelint import keys, knowledge
+from cachelint.config import Config
+from cachelint.facts.context import ModuleContext
+from cachelint.facts.model import (
+    EVENT,
+    PARAM,
+    SOURCE,
+    Binding,
+    CacheOp,
+    FunctionFacts,
+    ModuleFacts,
+)
+from cachelint.facts.syntax import (
+    transaction_kind,
+    using,
+)
+from cachelint.facts.walker import Walker
+from cachelint.names import (
+    descendants,
+    has_word,
+    keyword,
+    method_call,
+    positional,
+    terminal_name,
+)
+
+# -- the module walk ------------------------------------------------------------------------
+
+_INIT_METHODS = ("__init__", "__post_init__", "setUp", "setup", "init_app", "__aenter__")
+
+
+def build_facts(module: cst.Module, config: Config) -> ModuleFacts:
+    """Every function's facts, plus what is needed to relate them across functions."""
+    ctx = ModuleContext(module, config)
+    _prepass(ctx, module)
+    counter = [0]
+    module_facts = FunctionFacts("<module>", module, False, None, False)
+    top = Walker(ctx, module_facts, ctx.env, None, counter)
+    top.block(module.body)
+    functions = [module_facts]
+    pending: list[tuple[cst.FunctionDef, str | None, dict[str, Binding]]] = [
+        (node, owner, {}) for node, owner in top.nested
+    ]
+    for class_node in _classes(module.body):
+        _class_attributes(ctx, class_node, counter)
+        methods = [s for s in class_node.body.body if isinstance(s, cst.FunctionDef)]
+        methods.sort(key=lambda m: m.name.value not in _INIT_METHODS)
+        pending.extend((m, class_node.name.value, {}) for m in methods)
+    while pending:
+        node, owner, outer = pending.pop(0)
+        facts, walker = _walk_function(ctx, node, owner, outer, counter)
+        functions.append(facts)
+        pending.extend((n, o, dict(walker.env)) for n, o in walker.nested)
+    return ModuleFacts(
+        functions=functions,
+        imports=ctx.imports,
+        source_functions=_source_functions(functions),
+        helper_imported={
+            q: local for local, q in ctx.imports.items() if q in config.versioned_helpers
+        },
+    )
+
+
+def _classes(body: Sequence[cst.BaseStatement]) -> list[cst.ClassDef]:
+    found: list[cst.ClassDef] = []
+    for statement in body:
+        if isinstance(statement, cst.ClassDef):
+            found.append(statement)
+            if isinstance(statement.body, cst.IndentedBlock):
+                found.extend(_classes(statement.body.body))
+        elif isinstance(statement, (cst.If, cst.Try)) and isinstance(
+            statement.body, cst.IndentedBlock
+        ):
+            found.extend(_classes(statement.body.body))
+    return found
+
+
+def _prepass(ctx: ModuleContext, module: cst.Module) -> None:
+    """Imports, string constants, top-level function names, then key helpers."""
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    ctx.record_import(small)
+                elif isinstance(small, cst.Expr):
+                    _record_connected_handler(ctx, small.value)
+                else:
+                    _record_string_constant(ctx, small, "")
+        elif isinstance(statement, (cst.If, cst.Try)):
+            for node in descendants(statement):
+                if isinstance(node, (cst.Import, cst.ImportFrom)):
+                    ctx.record_import(node)
+        elif isinstance(statement, cst.FunctionDef):
+            ctx.function_nodes[statement.name.value] = statement
+        elif isinstance(statement, cst.ClassDef):
+            for item in statement.body.body:
+                if isinstance(item, cst.SimpleStatementLine):
+                    for small in item.body:
+                        _record_string_constant(ctx, small, f"{statement.name.value}.")
+    for statement in module.body:  # helpers may use constants defined after them
+        if isinstance(statement, cst.FunctionDef):
+            helper = _key_helper_template(ctx, statement, None)
+            if helper is not None:
+                ctx.key_helpers[statement.name.value] = helper
+        elif isinstance(statement, cst.ClassDef):
+            for item in statement.body.body:
+                if isinstance(item, cst.FunctionDef):
+                    helper = _key_helper_template(ctx, item, statement.name.value)
+                    if helper is not None:
+                        ctx.key_helpers[item.name.value] = helper
+
+
+def _record_connected_handler(ctx: ModuleContext, node: cst.BaseExpression) -> None:
+    """``post_save.connect(invalidate, sender=Item)`` / ``x.subscribe(path, callback=fn)``."""
+    pair = method_call(node)
+    if pair is None or not isinstance(node, cst.Call):
+        return
+    method = pair[1]
+    if method == "connect":
+        arg = keyword(node, "receiver") or positional(node, 0)
+    elif method in {"subscribe", "subscribe_to", "add_listener"}:
+        arg = keyword(node, "callback")
+    else:
+        return
+    if arg is not None and isinstance(arg.value, cst.Name):
+        ctx.connected_handlers.add(arg.value.value)
+
+
+def _record_string_constant(ctx: ModuleContext, small: cst.BaseSmallStatement, prefix: str) -> None:
+    """``USER_KEY = "user:{}"`` (module level) or ``KEY = ...`` in a class (``Class.KEY``)."""
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+    else:
+        return
+    if not isinstance(target, cst.Name):
+        return
+    text = _constant_string(ctx, value, prefix)
+    if text is not None:
+        ctx.string_constants[prefix + target.value] = text
+
+
+def _constant_string(ctx: ModuleContext, node: cst.BaseExpression, prefix: str) -> str | None:
+    """A string known statically: a literal, a known constant, ``+`` or an f-string of them."""
+    literal = keys.string_value(node)
+    if literal is not None:
+        return literal
+    if isinstance(node, cst.Name):
+        return ctx.string_constants.get(prefix + node.value, ctx.string_constants.get(node.value))
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        left = _constant_string(ctx, node.left, prefix)
+        right = _constant_string(ctx, node.right, prefix)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, cst.FormattedString):
+        parts: list[str] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+                continue
+            if not isinstance(part, cst.FormattedStringExpression):
+                return None
+            known = _constant_string(ctx, part.expression, prefix)
+            if known is None or part.conversion is not None or part.format_spec is not None:
+                return None
+            parts.append(known.replace("{", "{{").replace("}", "}}"))
+        return "".join(parts).replace("{{", "{").replace("}}", "}")
+    return None
+
+
+def _key_helper_template(
+    ctx: ModuleContext, node: cst.FunctionDef, class_name: str | None
+) -> str | None:
+    """``def user_key(uid): return f"user:{uid}"`` -> ``user:{}``."""
+    body = node.body
+    if not isinstance(body, cst.IndentedBlock) or len(body.body) > 3:
+        return None
+    last = body.body[-1]
+    if not isinstance(last, cst.SimpleStatementLine):
+        return None
+    ret = last.body[0]
+    if not isinstance(ret, cst.Return) or ret.value is None:
+        return None
+    return keys.family(ret.value, lambda n: ctx.constant_string(n, class_name))
+
+
+
+def _class_attributes(ctx: ModuleContext, node: cst.ClassDef, counter: list[int]) -> None:
+    attrs = ctx.class_attrs.setdefault(node.name.value, {})
+    facts = FunctionFacts(f"<class {node.name.value}>", ctx.module, False, node.name.value,
+                          False)
+    walker = Walker(ctx, facts, dict(ctx.env), None, counter)
+    for statement in node.body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target = small.targets[0].target
+                if isinstance(target, cst.Name):
+                    kind = walker.kind_of(small.value, use_heuristic=False)
+                    if kind is not None:
+                        attrs[target.value] = kind
+            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                kind = ctx.kind_of_annotation(small.annotation.annotation)
+                if kind is None and small.value is not None:
+                    kind = walker.kind_of(small.value, use_heuristic=False)
+                if kind is not None:
+                    attrs[small.target.value] = kind
+
+
+def _is_consumer(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
+    for decorator in node.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        qualified = ctx.qualify(target) or ""
+        if qualified in knowledge.CONSUMER_DECORATORS or \
+                qualified.rsplit(".", 1)[-1] in knowledge.CONSUMER_DECORATORS:
+            return True
+    name = node.name.value
+    if name in ctx.connected_handlers:
+        return True
+    if name.startswith(knowledge.CONSUMER_PREFIXES) or has_word(name, _CALLBACK_WORDS):
+        params = {p.name.value for p in node.params.params}
+        return bool(params & knowledge.EVENT_PARAM_NAMES)
+    return False
+
+
+# ``def callback(message):`` passed to a pub/sub subscriber, ``def message_handler(msg):``.
+_CALLBACK_WORDS = frozenset({"callback", "handler", "listener", "subscriber"})
+
+
+def _bound_task(node: cst.FunctionDef) -> bool:
+    """``@app.task(bind=True)``: the first parameter is the task, not event data."""
+    for decorator in node.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            bind = keyword(target, "bind")
+            if bind is not None and isinstance(bind.value, cst.Name) \
+                    and bind.value.value == "True":
+                return True
+    return False
+
+
+def _walk_function(
+    ctx: ModuleContext,
+    node: cst.FunctionDef,
+    owner: str | None,
+    outer: dict[str, Binding],
+    counter: list[int],
+) -> tuple[FunctionFacts, Walker]:
+    consumer = _is_consumer(ctx, node)
+    facts = FunctionFacts(node.name.value, node, node.asynchronous is not None, owner, consumer)
+    env = {name: Binding(set(b.tags), set(b.roots), b.kind, b.value) for name, b in outer.items()}
+    params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+    if isinstance(node.params.star_kwarg, cst.Param):
+        params.append(node.params.star_kwarg)
+    if isinstance(node.params.star_arg, cst.Param):
+        params.append(node.params.star_arg)
+    self_name = None
+    if owner is not None and node.params.params and not any(
+        _decorator_name(d) == "staticmethod" for d in node.decorators
+    ):
+        self_name = node.params.params[0].name.value
+    not_event = {"self", "cls", "sender", self_name}
+    if consumer and params and _bound_task(node):
+        not_event.add(params[0].name.value)
+    for param in params:
+        name = param.name.value
+        binding = Binding(tags={PARAM}, roots={name})
+        if consumer and name not in not_event:
+            binding.tags.add(EVENT)
+        if param.annotation is not None:
+            binding.kind = ctx.kind_of_annotation(param.annotation.annotation)
+        env[name] = binding
+    walker = Walker(ctx, facts, env, self_name, counter)
+    for decorator in node.decorators:
+        target = decorator.decorator
+        transaction = transaction_kind(
+            ctx.qualify(target.func if isinstance(target, cst.Call) else target)
+        )
+        if transaction is not None:
+            walker.transactions.append((transaction, using(ctx.module, target)))
+    walker.suite(node.body)
+    if owner is not None and node.name.value in _INIT_METHODS and self_name is not None:
+        _record_instance_attributes(ctx, walker, node, owner, self_name)
+    return facts, walker
+
+
+def _record_instance_attributes(
+    ctx: ModuleContext, walker: Walker, node: cst.FunctionDef, owner: str, self_name: str
+) -> None:
+    """``self.cache = caches["default"]`` in ``__init__`` types ``self.cache`` everywhere."""
+    attrs = ctx.class_attrs.setdefault(owner, {})
+    for item in descendants(node.body):
+        if isinstance(item, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in item.targets] if isinstance(item, cst.Assign) \
+                else [item.target]
+            value = item.value
+            for target in targets:
+                if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                        and target.value.value == self_name and value is not None:
+                    kind = walker.kind_of(value, use_heuristic=False)
+                    if kind is None and isinstance(item, cst.AnnAssign):
+                        kind = ctx.kind_of_annotation(item.annotation.annotation)
+                    if kind is not None:
+                        attrs[target.attr.value] = kind
+                    elif target.attr.value in attrs and attrs[target.attr.value].role == "other":
+                        del attrs[target.attr.value]
+
+
+def _decorator_name(decorator: cst.Decorator) -> str | None:
+    target = decorator.decorator
+    return terminal_name(target.func if isinstance(target, cst.Call) else target)
+
+
+def _source_functions(functions: list[FunctionFacts]) -> set[str]:
+    """Functions whose return value is (transitively) a source-of-truth read."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for facts in functions:
+            if facts.name in found:
+                continue
+            tags = facts.return_tags
+            if SOURCE in tags or any(t.startswith("call:") and t[5:] in found for t in tags):
+                found.add(facts.name)
+                changed = True
+    return found
+
+
+def from_source(op: CacheOp, module: ModuleFacts) -> bool:
+    """The written value derives from a source-of-truth read."""
+    return SOURCE in op.tags or any(
+        t.startswith("call:") and t[5:] in module.source_functions for t in op.tags
+    )

@@ -1,0 +1,299 @@
+"""What an expression is (a cache client, a lock...) and where its value comes from."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from cachelint import knowledge
+from cachelint.facts.context import ModuleContext
+from cachelint.facts.model import (
+    CACHE,
+    CLOCK,
+    EVENT,
+    SOURCE,
+    WRITTEN,
+    Binding,
+    FunctionFacts,
+    Kind,
+    LockRegion,
+    VersionGuard,
+)
+from cachelint.facts.syntax import (
+    NON_CACHE_TYPES,
+    is_model_getter,
+)
+from cachelint.names import (
+    call_name,
+    children,
+    descendants,
+    dotted,
+    is_constant,
+    method_call,
+    terminal_name,
+    unwrap_await,
+    words,
+)
+
+
+class Resolution:
+    """The walk's state, and what names and expressions resolve to."""
+
+    def __init__(
+        self,
+        ctx: ModuleContext,
+        facts: FunctionFacts,
+        env: dict[str, Binding],
+        self_name: str | None,
+        counter: list[int],
+    ) -> None:
+        self.ctx = ctx
+        self.facts = facts
+        self.env = env
+        self.self_name = self_name
+        self.counter = counter
+        self.locks: list[LockRegion] = []
+        # (kind, database alias text) of the enclosing transactions, innermost last.
+        self.transactions: list[tuple[str, str | None]] = []
+        self.miss_keys: list[str] = []
+        # ``version = int(time.time() * 1e6)``: reported once it reaches a cache or a
+        # versioned call.
+        self.clock_versions: dict[str, cst.BaseExpression] = {}
+        self.guards: list[VersionGuard] = []
+        self.watched: set[str] = set()
+        self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
+        self.deferred = False  # recording a call that runs after the commit
+        self.statement_call: cst.BaseExpression | None = None  # the call of an Expr statement
+        self.key_hops: list[str] = []  # locals being followed while resolving a key
+        self.assigned_into: dict[str, set[str]] = {}  # ``row.x = v``: row -> roots of v
+        self.nested: list[tuple[cst.FunctionDef, str | None]] = []
+        self.open_acquires: dict[str, LockRegion] = {}
+
+    def next_index(self) -> int:
+        self.counter[0] += 1
+        return self.counter[0]
+
+    # -- resolution ---------------------------------------------------------------------
+
+    def lookup(self, name: str) -> Binding | None:
+        binding = self.env.get(name)
+        if binding is not None:
+            return binding
+        return self.ctx.env.get(name)
+
+    def kind_of(self, node: cst.BaseExpression, use_heuristic: bool = True) -> Kind | None:
+        """Resolve what ``node`` is; the name heuristic only when nothing resolves it."""
+        configured = self.ctx.configured_kind(node)
+        if configured is not None:
+            return configured
+        kind = self._resolve_kind(node)
+        if kind is None and use_heuristic:
+            return self.ctx.heuristic_kind(node)
+        if kind is not None and kind.role == "other":
+            return None
+        return kind
+
+    def _resolve_kind(self, node: cst.BaseExpression) -> Kind | None:
+        node = unwrap_await(node)
+        ctx = self.ctx
+        if isinstance(node, (cst.Dict, cst.DictComp)):
+            return Kind("local", "dict")
+        if isinstance(node, (cst.List, cst.Set, cst.Tuple, cst.SimpleString, cst.Integer,
+                             cst.ListComp, cst.SetComp, cst.FormattedString)):
+            return Kind("other")
+        if isinstance(node, cst.Name):
+            binding = self.lookup(node.value)
+            if binding is not None:
+                return binding.kind
+            qualified = ctx.qualify(node)
+            if node.value in ctx.imports:
+                if qualified in NON_CACHE_TYPES:
+                    return Kind("other")
+                return ctx.kind_of_qualified(qualified, called=False)
+            return None
+        if isinstance(node, cst.Attribute):
+            base = node.value
+            if isinstance(base, cst.Name) and base.value in {self.self_name, "cls"} \
+                    and self.facts.class_name is not None:
+                attrs = ctx.class_attrs.get(self.facts.class_name, {})
+                return attrs.get(node.attr.value)
+            if isinstance(base, cst.Name) and base.value in ctx.class_attrs:
+                return ctx.class_attrs[base.value].get(node.attr.value)
+            qualified = ctx.qualify(node)
+            if qualified is not None and qualified.split(".")[0] in ctx.imports:
+                return ctx.kind_of_qualified(qualified, called=False)
+            return None
+        if isinstance(node, cst.Subscript):
+            qualified = ctx.qualify(node.value)
+            if qualified in knowledge.SHARED_CACHE_MAPS:
+                return Kind("shared", knowledge.SHARED_CACHE_MAPS[qualified])
+            return None
+        if isinstance(node, cst.Call):
+            return self._kind_of_call(node)
+        return None
+
+    def _kind_of_call(self, call: cst.Call) -> Kind | None:
+        ctx = self.ctx
+        func = call.func
+        qualified = ctx.qualify(func)
+        kind = ctx.kind_of_qualified(qualified, called=True)
+        if kind is not None:
+            return self._refine_by_backend(call, kind)
+        pair = method_call(call)
+        if pair is None:
+            if isinstance(func, cst.Name) and func.value in {"set", "frozenset", "list"}:
+                return Kind("other")
+            return None
+        receiver, method = pair
+        base = self._resolve_kind(receiver)
+        if base is None:
+            base = ctx.heuristic_kind(receiver)
+        if base is None:
+            return None
+        if base.role == "shared":
+            if method in knowledge.PIPELINE_METHODS:
+                return Kind("shared", base.lib, pipeline=True, resolved=base.resolved)
+            if method in knowledge.DISTRIBUTED_LOCK_METHODS:
+                return Kind("distributed_lock", base.lib)
+            if method in {"configure", "configure_from_config", "with_options", "client"}:
+                return self._refine_by_backend(call, base)
+            if method in {"get_client", "get_master_client", "master_for"}:
+                return Kind("shared", "redis")
+        return None
+
+    def _refine_by_backend(self, call: cst.Call, kind: Kind) -> Kind:
+        """``make_region().configure("dogpile.cache.memory")``, ``Cache(Cache.MEMORY)``: local."""
+        for arg in call.args:
+            text = self.ctx.module.code_for_node(arg.value).lower()
+            if "memory" in text and len(text) < 60:
+                return Kind("local", kind.lib)
+        return kind
+
+    # -- provenance ---------------------------------------------------------------------
+
+    def provenance(self, node: cst.BaseExpression) -> tuple[set[str], set[str]]:
+        """(tags, root names) of the value of ``node``."""
+        tags: set[str] = set()
+        roots: set[str] = set()
+        stack: list[cst.CSTNode] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Name):
+                binding = self.lookup(current.value)
+                if binding is not None:
+                    tags |= binding.tags
+                    roots |= binding.roots
+                roots.add(current.value)
+                continue
+            if isinstance(current, cst.Attribute):
+                stack.append(current.value)
+                continue
+            if isinstance(current, (cst.Lambda, cst.FunctionDef)):
+                continue
+            if isinstance(current, cst.Call):
+                call_tags = self.call_tags(current)
+                tags |= call_tags
+                if CACHE in call_tags or SOURCE in call_tags:
+                    # Its arguments are a query, not the value: their names stay roots
+                    # (``render(..., {"article": article})`` derives from ``article``).
+                    roots |= {n.value for n in descendants(current) if isinstance(n, cst.Name)}
+                    continue
+            stack.extend(children(current))
+        return tags, roots
+
+    def call_tags(self, call: cst.Call) -> set[str]:
+        """What calling ``call`` yields: a source read, a cache read, a clock..."""
+        ctx = self.ctx
+        qualified = ctx.qualify(call.func)
+        if qualified in knowledge.CLOCKS:
+            return {CLOCK}
+        pair = method_call(call)
+        if pair is not None:
+            receiver, method = pair
+            kind = self.kind_of(receiver)
+            if method in knowledge.CONSUMER_RECEIVE_METHODS or (
+                kind is not None and kind.role == "consumer"
+                and method in knowledge.CONSUMER_ITER_METHODS
+            ):
+                return {EVENT}
+            if kind is not None and kind.role in {"shared", "local"}:
+                return {CACHE} if method in knowledge.READ_METHODS else set()
+            if method in knowledge.ORM_MANAGERS:
+                return {SOURCE}
+            chain = dotted(call.func) or ""
+            if any(part in knowledge.ORM_MANAGERS for part in chain.split(".")[:-1]):
+                if method in {"create", "get_or_create", "update_or_create"}:
+                    return {WRITTEN, SOURCE}
+                return {SOURCE}
+            if self._is_orm_chain(receiver):
+                return {SOURCE}
+            base = terminal_name(receiver) or ""
+            if is_model_getter(base, method):
+                return {SOURCE}
+            if method in knowledge.SESSION_READ_METHODS and (
+                base.lstrip("_").lower() in knowledge.SESSION_NAMES
+                or base.lower().endswith(("session", "cursor", "conn", "connection"))
+            ):
+                return {SOURCE}
+            if method in knowledge.DBAPI_FETCH_METHODS:
+                return {SOURCE}
+            root = (qualified or "").split(".")[0]
+            if method in knowledge.HTTP_METHODS and (
+                root in knowledge.HTTP_CLIENT_MODULES
+                or base.lstrip("_").lower() in knowledge.HTTP_CLIENT_NAMES
+            ):
+                return {SOURCE}
+        if qualified in knowledge.ORM_READ_SHORTCUTS or qualified in knowledge.HTTP_FUNCTIONS:
+            return {SOURCE}
+        if qualified in self.ctx.config.extend_source_reads:
+            return {SOURCE}
+        name = call_name(call)
+        if name is not None and name in self.ctx.config.extend_source_reads:
+            return {SOURCE}
+        if qualified in knowledge.NOT_LOADERS:
+            return set()
+        if name is not None:
+            name_words = words(name)
+            if name_words and name_words[0] in knowledge.LOADER_WORDS:
+                return {SOURCE}
+            if isinstance(call.func, cst.Name) and name in ctx.function_nodes:
+                return {f"call:{name}"}
+            if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name) \
+                    and call.func.value.value in {self.self_name, "cls"}:
+                return {f"call:{name}"}
+        return set()
+
+    def _is_orm_chain(self, node: cst.BaseExpression) -> bool:
+        """``User.objects.filter(...).order_by(...)``: a queryset."""
+        while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+            if isinstance(node, cst.Attribute) and node.attr.value in knowledge.ORM_MANAGERS:
+                return True
+            node = node.func if isinstance(node, cst.Call) else node.value
+        return False
+
+    def clock_expr(self, node: cst.BaseExpression) -> bool:
+        """A wall or process clock, possibly converted (``int(time.time() * 1000)``)."""
+        node = unwrap_await(node)
+        if isinstance(node, cst.Name):  # ``now = time.time()`` one assignment earlier
+            binding = self.env.get(node.value)
+            return binding is not None and binding.clock
+        if isinstance(node, cst.Call):
+            qualified = self.ctx.qualify(node.func)
+            if qualified in knowledge.CLOCKS:
+                return True
+            if qualified in knowledge.CLOCK_PRESERVING_CALLS and node.args:
+                return self.clock_expr(node.args[0].value)
+            pair = method_call(node)
+            if pair is not None and pair[1] in knowledge.CLOCK_PRESERVING_METHODS:
+                return self.clock_expr(pair[0])
+            return False
+        if isinstance(node, cst.Attribute) and node.attr.value in knowledge.CLOCK_PRESERVING_METHODS:
+            return self.clock_expr(node.value)  # ``arrow.utcnow().int_timestamp``
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, (cst.Multiply, cst.FloorDivide, cst.Divide)
+        ):
+            return self.clock_expr(node.left) and is_constant(node.right)
+        return False
+
+    def clock_or_hop(self, node: cst.BaseExpression) -> bool:
+        """A clock, directly or through local assignments."""
+        return self.clock_expr(node)

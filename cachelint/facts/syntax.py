@@ -1,0 +1,139 @@
+"""Small judgements on CST nodes and names, shared by the facts walk."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from cachelint import keys, knowledge
+from cachelint.names import (
+    descendants,
+    has_word,
+    keyword,
+    method_call,
+    positional,
+    terminal_name,
+    words,
+)
+
+HIT = "!"  # marks a branch where the cached value was found
+MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
+MAX_KEY_HOPS = 4
+TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom")
+LOCK_KEY = re.compile(r"lock|mutex|semaphore|leader|throttle|ratelimit|rate_limit")
+NON_CACHE_TYPES = frozenset(
+    {
+        "set", "list", "tuple", "str", "int", "frozenset", "bytes", "contextvars.ContextVar",
+        "threading.Event", "asyncio.Event", "threading.local", "functools.lru_cache",
+        "functools.cache", "functools.cached_property", "property",
+    }
+)
+
+
+MODEL_GETTER_WORDS = frozenset({"get", "filter", "all", "first", "select", "find", "fetch",
+                                 "load", "query", "lookup", "by"})
+
+
+def is_model_getter(receiver_name: str, method: str) -> bool:
+    """``DataSource.get_by_id(...)``, ``User.query.filter_by(...)``: a model class read."""
+    if receiver_name == "query":  # Flask-SQLAlchemy's ``Model.query``
+        return True
+    if not receiver_name[:1].isupper() or receiver_name.isupper():
+        return False
+    method_words = words(method)
+    return bool(method_words) and method_words[0] in MODEL_GETTER_WORDS
+
+
+def ends_flow(body: cst.BaseSuite) -> bool:
+    statements = body.body
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+    return isinstance(last, (cst.Return, cst.Raise, cst.Continue, cst.Break))
+
+
+_ORDERING_OPERATORS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
+# Words naming what orders cache entries: versions and update times.
+_ORDERING_WORDS = knowledge.VERSION_WORDS | frozenset(
+    {"updated", "modified", "timestamp", "ts", "mtime"}
+)
+
+
+def ordering_named(node: cst.BaseExpression) -> bool:
+    """``cached["version"]``, ``int(cur_ver)``, ``row.updated_at``: names an ordering token."""
+    for current in [node, *descendants(node)]:
+        if isinstance(current, cst.Subscript) and current.slice:
+            index = current.slice[0].slice
+            if isinstance(index, cst.Index):
+                key = keys.string_value(index.value)
+                if key is not None and has_word(key, _ORDERING_WORDS):
+                    return True
+        elif isinstance(current, (cst.Name, cst.Attribute)):
+            name = terminal_name(current)
+            if name is not None and has_word(name, _ORDERING_WORDS):
+                return True
+    return False
+
+
+def newer_operand(
+    comparison: cst.Comparison, cached: cst.BaseExpression
+) -> cst.BaseExpression | None:
+    """``v`` in ``cached < v`` / ``cached <= v`` / ``v > cached`` / ``v >= cached``."""
+    if len(comparison.comparisons) != 1:
+        return None
+    target = comparison.comparisons[0]
+    operator = target.operator
+    if cached is comparison.left and isinstance(operator, (cst.LessThan, cst.LessThanEqual)):
+        return target.comparator
+    if cached is target.comparator and isinstance(operator, (cst.GreaterThan,
+                                                             cst.GreaterThanEqual)):
+        return comparison.left
+    return None
+
+
+def version_named(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Subscript) and node.slice:
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index):
+            key = keys.string_value(index.value)
+            return key is not None and has_word(key, knowledge.VERSION_WORDS)
+    name = terminal_name(node)
+    return name is not None and has_word(name, knowledge.VERSION_WORDS)
+
+
+def writes_cache_text(body: cst.BaseSuite) -> bool:
+    for node in descendants(body):
+        pair = method_call(node) if isinstance(node, cst.Call) else None
+        if pair is not None and pair[1] in knowledge.WRITE_METHODS:
+            return True
+    return False
+
+
+def target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in target_names(e.value)]
+    return []
+
+
+def using(module: cst.Module, node: cst.BaseExpression) -> str | None:
+    """The database alias of ``atomic(using="x")`` / ``atomic("x")`` as source text."""
+    if not isinstance(node, cst.Call):
+        return None
+    arg = keyword(node, "using") or positional(node, 0)
+    return module.code_for_node(arg.value) if arg is not None else None
+
+
+def transaction_kind(qualified: str | None) -> str | None:
+    """``django`` for ``transaction.atomic``, ``sqlalchemy`` for ``session.begin()``."""
+    if qualified is None:
+        return None
+    if qualified in {"django.db.transaction.atomic", "transaction.atomic"}:
+        return "django"
+    if qualified.endswith((".begin", ".begin_nested")):
+        return "sqlalchemy"
+    return None

@@ -1,0 +1,335 @@
+"""The ordered walk over statements: branches, loops, locks and transactions."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import libcst as cst
+
+from cachelint import knowledge
+from cachelint.facts.calls import CallFacts
+from cachelint.facts.model import (
+    CACHE,
+    EVENT,
+    Binding,
+    ClockUse,
+    LockRegion,
+    VersionGuard,
+)
+from cachelint.facts.syntax import (
+    _ORDERING_OPERATORS,
+    HIT,
+    ends_flow,
+    newer_operand,
+    ordering_named,
+    target_names,
+    transaction_kind,
+    using,
+    version_named,
+    writes_cache_text,
+)
+from cachelint.names import (
+    children,
+    descendants,
+    method_call,
+    unwrap_await,
+)
+
+
+class Walker(CallFacts):
+    """Builds the facts of one function (or of the module body) in one ordered walk."""
+
+    # -- the walk -----------------------------------------------------------------------
+
+    def block(self, statements: Sequence[cst.BaseStatement]) -> None:
+        miss_depth = len(self.miss_keys)
+        guard_depth = len(self.guards)
+        acquire_before = dict(self.open_acquires)
+        for statement in statements:
+            self.statement(statement)
+        del self.miss_keys[miss_depth:]
+        del self.guards[guard_depth:]
+        for name in list(self.open_acquires):
+            if name not in acquire_before:
+                self._close_acquire(name)
+
+    def suite(self, body: cst.BaseSuite) -> None:
+        if isinstance(body, cst.IndentedBlock):
+            self.block(body.body)
+        elif isinstance(body, cst.SimpleStatementSuite):
+            for small in body.body:
+                self.small_statement(small)
+
+    def statement(self, node: cst.BaseStatement) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self.small_statement(small)
+        elif isinstance(node, cst.FunctionDef):
+            self.nested.append((node, self.facts.class_name))
+        elif isinstance(node, cst.ClassDef):
+            pass  # classes are walked from the module level
+        elif isinstance(node, cst.If):
+            self.if_statement(node)
+        elif isinstance(node, (cst.For, cst.While)):
+            self.loop(node)
+        elif isinstance(node, cst.With):
+            self.with_statement(node)
+        elif isinstance(node, (cst.Try, cst.TryStar)):
+            self.suite(node.body)
+            for handler in node.handlers:
+                self.suite(handler.body)
+            if node.orelse is not None:
+                self.suite(node.orelse.body)
+            if node.finalbody is not None:
+                self.suite(node.finalbody.body)
+        elif isinstance(node, cst.Match):
+            self.expression(node.subject)
+            for case in node.cases:
+                self.suite(case.body)
+        else:
+            for child in children(node):
+                if isinstance(child, cst.BaseExpression):
+                    self.expression(child)
+
+    def small_statement(self, node: cst.BaseSmallStatement) -> None:
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            self.ctx.record_import(node)
+            return
+        if isinstance(node, cst.Assign):
+            self.expression(node.value)
+            for target in node.targets:
+                self.bind(target.target, node.value)
+            return
+        if isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self.expression(node.value)
+                self.bind(node.target, node.value, node.annotation.annotation)
+            return
+        if isinstance(node, cst.AugAssign):
+            self.expression(node.value)
+            self.bind(node.target, node.value, augment=True)
+            return
+        if isinstance(node, cst.Return):
+            if node.value is not None:
+                self.expression(node.value)
+                tags, _ = self.provenance(node.value)
+                self.facts.return_tags |= tags
+            return
+        if isinstance(node, cst.Expr):
+            self.statement_call = unwrap_await(node.value)
+            self.expression(node.value)
+            self.statement_call = None
+            self._track_acquire(node.value)
+            return
+        for child in children(node):
+            if isinstance(child, cst.BaseExpression):
+                self.expression(child)
+
+    # -- branches -------------------------------------------------------------------------
+
+    def _miss_test(self, test: cst.BaseExpression) -> tuple[str | None, bool]:
+        """(key, body_is_miss) for a test on a cached value; key None when unrelated."""
+        test = unwrap_await(test)
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            key, body_is_miss = self._miss_test(test.expression)
+            return key, not body_is_miss
+        if isinstance(test, cst.BooleanOperation):
+            left = self._miss_test(test.left)
+            right = self._miss_test(test.right)
+            for key, body_is_miss in (left, right):
+                if key is not None and body_is_miss == isinstance(test.operator, cst.Or):
+                    return key, body_is_miss
+            return None, False
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            target = test.comparisons[0]
+            operator = target.operator
+            if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)) \
+                    and isinstance(target.comparator, cst.Name) \
+                    and target.comparator.value == "None":
+                key = self._cached_value_key(test.left)
+                return key, isinstance(operator, (cst.Is, cst.Equal))
+            if isinstance(operator, (cst.In, cst.NotIn)):
+                kind = self.kind_of(target.comparator)
+                if kind is not None and kind.role == "shared":
+                    return self.ctx.module.code_for_node(test.left), isinstance(
+                        operator, cst.NotIn
+                    )
+            return None, False
+        key = self._cached_value_key(test)
+        return key, False
+
+    def _cached_value_key(self, node: cst.BaseExpression) -> str | None:
+        node = unwrap_await(node)
+        if isinstance(node, cst.NamedExpr):
+            self.bind(node.target, node.value)
+            node = node.target
+        if isinstance(node, cst.Name):
+            binding = self.env.get(node.value)
+            return binding.cache_read_key if binding is not None else None
+        if isinstance(node, cst.Call):
+            pair = method_call(node)
+            if pair is not None and pair[1] == "exists":
+                kind = self.kind_of(pair[0])
+                if kind is not None and kind.role == "shared" and node.args:
+                    return self.ctx.module.code_for_node(node.args[0].value)
+            return self._cache_read_key(node)
+        return None
+
+    def if_statement(self, node: cst.If) -> None:
+        self.expression(node.test)
+        key, body_is_miss = self._miss_test(node.test)
+        guard = self._ordering_guard(node)
+        self._check_clock_comparison(node)
+        if guard is not None:
+            self.guards.append(guard)
+        # Each branch of a test on a cached value is a miss (``key``) or a hit (``!key``).
+        if key is not None:
+            self.miss_keys.append(key if body_is_miss else HIT + key)
+        self.suite(node.body)
+        if key is not None:
+            self.miss_keys.pop()
+        if guard is not None:
+            self.guards.pop()
+        if node.orelse is not None:
+            if key is not None:
+                self.miss_keys.append(HIT + key if body_is_miss else key)
+            if guard is not None:  # the else branch is decided by the same check
+                self.guards.append(guard)
+            if isinstance(node.orelse, cst.If):
+                self.if_statement(node.orelse)
+            else:
+                self.suite(node.orelse.body)
+            if guard is not None:
+                self.guards.pop()
+            if key is not None:
+                self.miss_keys.pop()
+        if key is not None and not body_is_miss and ends_flow(node.body):
+            # ``if cached is not None: return cached`` -- the rest of the block is the miss.
+            self.miss_keys.append(key)
+        if node.orelse is None and guard is not None and ends_flow(node.body):
+            # ``if cached["version"] >= version: return`` -- it guards the rest of the block.
+            self.guards.append(dataclasses.replace(guard, newer=None, after_exit=True))
+
+    def _ordering_guard(self, statement: cst.If) -> VersionGuard | None:
+        """A ``<``/``>`` comparison of a version (or update time) read from the cache."""
+        test = statement.test
+        for node in [test, *descendants(test)]:
+            if not isinstance(node, cst.Comparison):
+                continue
+            if not any(isinstance(t.operator, _ORDERING_OPERATORS) for t in node.comparisons):
+                continue
+            operands = [node.left, *(t.comparator for t in node.comparisons)]
+            if not any(ordering_named(operand) for operand in operands):
+                continue
+            cached = next((o for o in operands if CACHE in self.provenance(o)[0]), None)
+            if cached is None:
+                continue
+            return VersionGuard(node, statement, cached, newer_operand(node, cached),
+                                frozenset(self._read_keys(cached)))
+        return None
+
+    def _read_keys(self, node: cst.BaseExpression) -> set[str]:
+        """Key texts of the cache reads a value derives from (``current = cache.get(k)``)."""
+        found: set[str] = set()
+        for current in [node, *descendants(node)]:
+            if isinstance(current, cst.Name):
+                binding = self.lookup(current.value)
+                if binding is not None and binding.cache_read_key is not None:
+                    found.add(binding.cache_read_key)
+            elif isinstance(current, cst.Call):
+                key = self._cache_read_key(current)
+                if key is not None:
+                    found.add(key)
+        return found
+
+    def _check_clock_comparison(self, node: cst.If) -> None:
+        """``if entry["version"] < time.time(): cache.set(...)``: the clock orders writes."""
+        if not writes_cache_text(node.body):
+            return
+        for comparison in [node.test, *descendants(node.test)]:
+            if not isinstance(comparison, cst.Comparison):
+                continue
+            operands = [comparison.left, *(t.comparator for t in comparison.comparisons)]
+            ordered = any(isinstance(t.operator, (cst.LessThan, cst.LessThanEqual,
+                                                  cst.GreaterThan, cst.GreaterThanEqual))
+                          for t in comparison.comparisons)
+            if not ordered or not any(version_named(o) for o in operands):
+                continue
+            for operand in operands:
+                if self.clock_or_hop(operand):
+                    self.facts.clock_uses.append(
+                        ClockUse(operand, "compared with a version to decide a cache write")
+                    )
+
+    def loop(self, node: cst.For | cst.While) -> None:
+        if isinstance(node, cst.For):
+            self.expression(node.iter)
+            self.bind(node.target, node.iter)
+            if self._is_consumer_iter(node.iter):
+                for name in target_names(node.target):
+                    self.env.setdefault(name, Binding()).tags.add(EVENT)
+        else:
+            self.expression(node.test)
+        self.suite(node.body)
+        if node.orelse is not None:
+            self.suite(node.orelse.body)
+
+    def _is_consumer_iter(self, node: cst.BaseExpression) -> bool:
+        node = unwrap_await(node)
+        kind = self._resolve_kind(node)
+        if kind is not None and kind.role == "consumer":
+            return True
+        pair = method_call(node)
+        return pair is not None and pair[1] in knowledge.CONSUMER_ITER_METHODS
+
+    def with_statement(self, node: cst.With) -> None:
+        opened: list[LockRegion] = []
+        transactions: list[tuple[str, str | None]] = []
+        for item in node.items:
+            expr = unwrap_await(item.item)
+            self.expression(item.item)
+            kind = self._resolve_kind(expr)
+            if isinstance(expr, cst.Call) and kind is None:
+                kind = self.kind_of(expr)
+            if kind is None and isinstance(expr, (cst.Name, cst.Attribute)):
+                kind = self._resolve_kind(expr)
+            if kind is not None and kind.role == "process_lock":
+                region = LockRegion(node, kind)
+                opened.append(region)
+            transaction = transaction_kind(
+                self.ctx.qualify(expr.func if isinstance(expr, cst.Call) else expr)
+            )
+            if transaction is not None:
+                transactions.append((transaction, using(self.ctx.module, expr)))
+            if item.asname is not None:
+                self.bind(item.asname.name, item.item)
+        self.locks.extend(opened)
+        self.facts.lock_regions.extend(opened)
+        self.transactions.extend(transactions)
+        self.suite(node.body)
+        del self.transactions[len(self.transactions) - len(transactions):]
+        del self.locks[len(self.locks) - len(opened):]
+
+    def _track_acquire(self, node: cst.BaseExpression) -> None:
+        pair = method_call(unwrap_await(node))
+        if pair is None:
+            return
+        receiver, method = pair
+        text = self.ctx.module.code_for_node(receiver)
+        if method == "acquire":
+            kind = self._resolve_kind(receiver)
+            if kind is not None and kind.role == "process_lock":
+                region = LockRegion(unwrap_await(node), kind)
+                self.open_acquires[text] = region
+                self.locks.append(region)
+                self.facts.lock_regions.append(region)
+        elif method == "release" and text in self.open_acquires:
+            self._close_acquire(text)
+
+    def _close_acquire(self, text: str) -> None:
+        region = self.open_acquires.pop(text)
+        if region in self.locks:
+            self.locks.remove(region)
+
+
