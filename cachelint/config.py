@@ -6,6 +6,7 @@ import fnmatch
 import re
 import sys
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -62,9 +63,18 @@ class Config:
                 found.extend(codes)
         return tuple(found)
 
-    def is_excluded(self, path: Path) -> bool:
+    def is_excluded(self, path: Path, *, parents_checked: bool = False) -> bool:
+        """Whether ``exclude`` (or the defaults) leave ``path`` out.  In a directory walk
+        whose parents were already checked, only the last name and whole-path patterns
+        need matching."""
+        names, paths = _exclusion((*DEFAULT_EXCLUDE, *self.exclude))
+        if parents_checked and paths is None:
+            return bool(names and names.match(path.name))
         relative = self.relative(str(path))
-        return any(_matches(relative, p) for p in (*DEFAULT_EXCLUDE, *self.exclude))
+        if paths is not None and paths.match(relative):
+            return True
+        parts = (path.name,) if parents_checked else PurePath(relative).parts
+        return names is not None and any(names.match(part) for part in parts)
 
     def relative(self, path: str) -> str:
         if self.root is None:
@@ -88,6 +98,20 @@ def _matches(relative: str, pattern: str) -> bool:
     if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*"):
         return True
     return any(fnmatch.fnmatch(part, pattern) for part in PurePath(relative).parts)
+
+
+@lru_cache(maxsize=64)
+def _exclusion(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """(one regex for patterns matching any single path part, one for patterns with a
+    ``/`` matching the relative path or a folder above it), compiled once."""
+    name_patterns = [p.rstrip("/") for p in patterns if "/" not in p.rstrip("/")]
+    path_patterns = [p.rstrip("/") for p in patterns if "/" in p.rstrip("/")]
+    names = re.compile("|".join(fnmatch.translate(p) for p in name_patterns)) \
+        if name_patterns else None
+    paths = re.compile("|".join(
+        f"{fnmatch.translate(p)}|{fnmatch.translate(p + '/*')}" for p in path_patterns
+    )) if path_patterns else None
+    return names, paths
 
 
 _LIST_KEYS = {

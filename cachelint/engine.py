@@ -35,11 +35,9 @@ from cachelint.rules.cl403_invalidation_undone_by_refill import sites as key_sit
 _CACHE_HINT = re.compile(
     r"cache\b|caches\b|cache_(?:client|conn|connection|backend|db|store|pool|cli|region)\b"
     r"|redis|memcach|pylibmc|\bmc\b|\brds\b|dogpile|\bregion\b|flask_caching",
-    re.IGNORECASE,
 )
 _CLOCK_HINT = re.compile(r"time\(|now\(|utcnow|today\(|monotonic|perf_counter|time_ns|timestamp")
-_VERSION_HINT = re.compile(r"version|revision|\bseq|generation|\bver\b|\blsn\b|\brev\b",
-                           re.IGNORECASE)
+_VERSION_HINT = re.compile(r"version|revision|\bseq|generation|\bver\b|\blsn\b|\brev\b")
 _DEEP_STACK_BYTES = 512 * 1024 * 1024
 _DEEP_RECURSION_LIMIT = 200_000
 
@@ -88,9 +86,10 @@ def decode(data: bytes) -> tuple[str, str, bool]:
 
 
 def might_have_findings(text: str, config: Config) -> bool:
-    if _CACHE_HINT.search(text):
+    lowered = text.lower()  # case-sensitive patterns on lowered text: faster than IGNORECASE
+    if _CACHE_HINT.search(lowered):
         return True
-    if _CLOCK_HINT.search(text) and _VERSION_HINT.search(text):
+    if _CLOCK_HINT.search(lowered) and _VERSION_HINT.search(lowered):
         return True
     extra = (*config.extend_shared_caches, *config.extend_source_reads)
     return any(name.rsplit(".", 1)[-1] in text for name in extra)

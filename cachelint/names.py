@@ -115,12 +115,23 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         _CHILD_FIELDS[type(node)] = fields
     for name in fields:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        if _is_node(type(value)):
             yield value
         elif isinstance(value, (list, tuple)):
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if _is_node(type(item)):
                     yield item
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    """``issubclass(kind, CSTNode)``, memoised: LibCST's ABC checks are slow."""
+    answer = _NODE_TYPES.get(kind)
+    if answer is None:
+        answer = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return answer
 
 
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

@@ -87,13 +87,14 @@ def _walk(root: Path, config: Config, errors: list[FileError]) -> Iterator[Path]
         base = Path(directory)
         subdirectories[:] = sorted(
             d for d in subdirectories
-            if not (base / d).is_symlink() and not config.is_excluded(base / d)
+            if not (base / d).is_symlink()
+            and not config.is_excluded(base / d, parents_checked=True)
         )
         for name in sorted(filenames):
             if not name.endswith((".py", ".pyi")):
                 continue
             path = base / name
-            if config.is_excluded(path):
+            if config.is_excluded(path, parents_checked=True):
                 continue
             if path.is_symlink() and not path.exists():
                 errors.append(FileError(str(path), "dangling symbolic link"))
@@ -137,9 +138,16 @@ class ResultCache:
 
 
 def _config_fingerprint(config: Config) -> str:
+    """The same text in every process: sets are sorted (their order follows the hash seed)."""
     fields = asdict(config)
     fields.pop("source", None)
-    return json.dumps(fields, sort_keys=True, default=str)
+    return json.dumps(fields, sort_keys=True, default=_stable)
+
+
+def _stable(value: object) -> object:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
 
 
 def analyse_file(path: Path, config: Config, codes: list[str], project: bool,

@@ -245,8 +245,7 @@ class Walker(CallFacts):
 
     def _check_clock_comparison(self, node: cst.If) -> None:
         """``if entry["version"] < time.time(): cache.set(...)``: the clock orders writes."""
-        if not writes_cache_text(node.body):
-            return
+        clocks: list[cst.BaseExpression] = []
         for comparison in [node.test, *descendants(node.test)]:
             if not isinstance(comparison, cst.Comparison):
                 continue
@@ -254,13 +253,14 @@ class Walker(CallFacts):
             ordered = any(isinstance(t.operator, (cst.LessThan, cst.LessThanEqual,
                                                   cst.GreaterThan, cst.GreaterThanEqual))
                           for t in comparison.comparisons)
-            if not ordered or not any(version_named(o) for o in operands):
-                continue
-            for operand in operands:
-                if self.clock_or_hop(operand):
-                    self.facts.clock_uses.append(
-                        ClockUse(operand, "compared with a version to decide a cache write")
-                    )
+            if ordered and any(version_named(o) for o in operands):
+                clocks.extend(o for o in operands if self.clock_or_hop(o))
+        # The body is walked only for the rare test that compares a clock with a version.
+        if clocks and writes_cache_text(node.body):
+            for operand in clocks:
+                self.facts.clock_uses.append(
+                    ClockUse(operand, "compared with a version to decide a cache write")
+                )
 
     def loop(self, node: cst.For | cst.While) -> None:
         if isinstance(node, cst.For):
