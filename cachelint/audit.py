@@ -199,7 +199,7 @@ def _cl403_pattern() -> re.Pattern[str]:
     middle, tail = rest.split("\1")
     return re.compile(
         f"{re.escape(head)}(?P<family>.*?){re.escape(middle)}"
-        f"(?P<path>.+):(?P<line>[0-9]+){re.escape(tail)}",
+        f"(?P<path>.+):(?P<line>[0-9]+){re.escape(tail)}(?: \\((?P<no_fix>.*)\\))?",
         re.DOTALL,
     )
 

@@ -29,6 +29,27 @@ class Fix:
     imports: list[tuple[str, str]] = field(default_factory=list)  # (module, name)
     edits: list[Edit] = field(default_factory=list)  # filled in by the engine
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (1-based columns); the node replacements stay behind."""
+        return {
+            "title": self.title,
+            "safety": self.safety,
+            "edits": [
+                {"line": e.line, "column": e.column + 1, "end_line": e.end_line,
+                 "end_column": e.end_column + 1, "content": e.content}
+                for e in self.edits
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fix:
+        return cls(
+            title=data["title"],
+            safety=data["safety"],
+            edits=[Edit(e["line"], e["column"] - 1, e["end_line"], e["end_column"] - 1,
+                        e["content"]) for e in data["edits"]],
+        )
+
 
 @dataclass
 class Diagnostic:
@@ -59,30 +80,12 @@ class Diagnostic:
             "code": self.code,
             "name": self.name,
             "message": self.message,
-            "fix": None if self.fix is None else {
-                "title": self.fix.title,
-                "safety": self.fix.safety,
-                "edits": [
-                    {"line": e.line, "column": e.column + 1, "end_line": e.end_line,
-                     "end_column": e.end_column + 1, "content": e.content}
-                    for e in self.fix.edits
-                ],
-            },
+            "fix": None if self.fix is None else self.fix.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
-        fix = None
-        if data["fix"] is not None:
-            fix = Fix(
-                title=data["fix"]["title"],
-                safety=data["fix"]["safety"],
-                edits=[
-                    Edit(e["line"], e["column"] - 1, e["end_line"], e["end_column"] - 1,
-                         e["content"])
-                    for e in data["fix"]["edits"]
-                ],
-            )
+        fix = None if data["fix"] is None else Fix.from_dict(data["fix"])
         return cls(
             code=data["code"], name=data["name"], message=data["message"], fix=fix,
             path=data["path"], line=data["line"], column=data["column"] - 1,

@@ -24,7 +24,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from cachelint import noqa
 from cachelint.fixes import imports
 from cachelint.config import Config
-from cachelint.diagnostics import Diagnostic, Edit, FileError
+from cachelint.diagnostics import Diagnostic, Edit, FileError, Fix
 from cachelint.facts import ModuleFacts, build_facts
 from cachelint.rules import Rule, RuleContext, all_rules
 from cachelint.rules.cl403_invalidation_undone_by_refill import KeySite
@@ -179,8 +179,7 @@ def analyse_text(
         if diagnostics or sites:
             positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
             _locate(module, positions, diagnostics, path)
-            result.sites = [_site(family, role, path, positions[node])
-                            for family, role, node in sites]
+            result.sites = [_site(module, positions, path, *site) for site in sites]
         result.diagnostics = diagnostics
 
     run_deep(analyse)
@@ -197,9 +196,17 @@ def analyse_bytes(data: bytes, path: str, config: Config, **kwargs: object) -> F
     return result
 
 
-def _site(family: str, role: str, path: str, where: CodeRange) -> KeySite:
+def _site(
+    module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange], path: str, family: str,
+    role: str, node: cst.CSTNode, fix: Fix | None, no_fix_reason: str | None,
+) -> KeySite:
+    where = positions[node]
+    fix_data = None
+    if fix is not None:
+        _fix_edits(module, positions, fix)
+        fix_data = fix.to_dict()
     return KeySite(family, role, path, where.start.line, where.start.column,
-                   where.end.line, where.end.column)
+                   where.end.line, where.end.column, fix_data, no_fix_reason)
 
 
 def _locate(
@@ -217,11 +224,14 @@ def _locate(
             diagnostic.message = diagnostic.message.replace(
                 "{related}", f"{path}:{related.line}"
             )
-        fix = diagnostic.fix
-        if fix is None:
-            continue
-        for node, replacement in fix.replacements:
-            where = positions[node]
-            fix.edits.append(Edit(where.start.line, where.start.column,
-                                  where.end.line, where.end.column, replacement))
-        fix.edits.extend(imports.import_edits(module, positions, fix.imports))
+        if diagnostic.fix is not None:
+            _fix_edits(module, positions, diagnostic.fix)
+
+
+def _fix_edits(module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange], fix: Fix) -> None:
+    """A fix's node replacements and imports, as text edits."""
+    for node, replacement in fix.replacements:
+        where = positions[node]
+        fix.edits.append(Edit(where.start.line, where.start.column,
+                              where.end.line, where.end.column, replacement))
+    fix.edits.extend(imports.import_edits(module, positions, fix.imports))

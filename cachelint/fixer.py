@@ -42,8 +42,8 @@ class FixOutcome:
             difflib.unified_diff(
                 split_lines(self.original),
                 split_lines(self.fixed),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
+                fromfile=f"a/{self.path.lstrip('/')}",
+                tofile=f"b/{self.path.lstrip('/')}",
             )
         )
 

@@ -236,11 +236,12 @@ def _pair_across_files(reports: list[FileReport], config: Config) -> None:
             continue
         refill_site = f"{refill.path}:{refill.line}"
         by_path[delete.path].diagnostics.append(
-            Diagnostic(
-                code=CL403, name=rule.name, message=message(delete.family, refill_site),
-                path=delete.path, line=delete.line, column=delete.column,
-                end_line=delete.end_line, end_column=delete.end_column,
-            )
+            Diagnostic.from_dict({
+                "code": CL403, "name": rule.name, "message": message(delete.family, refill_site, delete.no_fix_reason),
+                "path": delete.path, "line": delete.line, "column": delete.column + 1,
+                "end_line": delete.end_line, "end_column": delete.end_column + 1,
+                "fix": delete.fix,
+            })
         )
     for report in reports:
         report.diagnostics.sort(key=Diagnostic.sort_key)

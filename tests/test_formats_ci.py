@@ -162,7 +162,8 @@ def test_github_one_error_command_per_finding_and_per_unanalysable_file(project:
             "title=CL403 invalidation-undone-by-refill::blind delete of `user:{}` is undone by "
             "the blind refill at app/profiles 100%25.py:7: a refill that read the old row can "
             "land after this delete; version the refill (set_if_newer) and invalidate with a "
-            "tombstone (invalidate(..., version=...))"
+            "tombstone (invalidate(..., version=...)) "
+            "(no version found for a tombstone: expose the committed version)"
         ),
         "::error file=app/views.py,line=8,col=5,endLine=8,endColumn=53,"
         "title=CL101 blind-refill-set::" + CL101_MESSAGE,

@@ -53,7 +53,8 @@ def test_valid_examples_are_silent(code: str) -> None:
 def test_fix_attributes() -> None:
     assert rule("CL402").fixable == "sometimes" and "on_commit(partial(" in rule("CL402").fix_doc
     assert rule("CL103").fixable == "sometimes" and "**unsafe**" in rule("CL103").fix_doc
-    for code in ("CL102", "CL401", "CL403"):
+    assert rule("CL403").fixable == "sometimes" and "invalidate(" in rule("CL403").fix_doc
+    for code in ("CL102", "CL401"):
         assert rule(code).fixable == "never"
 
 

@@ -55,6 +55,8 @@ class CallFacts(Resolution):
             return
         if isinstance(target, cst.Attribute):
             name = target.attr.value
+            if isinstance(target.value, cst.Name):  # the attribute exists: a fix may use it
+                self.facts.attribute_reads.setdefault(target.value.value, set()).add(name)
             if has_word(name, knowledge.VERSION_WORDS) and self.clock_or_hop(value):
                 self.facts.clock_uses.append(
                     ClockUse(value, f"assigned to the version attribute `{name}`")

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
 from cachelint import keys, races
-from cachelint.diagnostics import Diagnostic
+from cachelint.diagnostics import Diagnostic, Fix
+from cachelint.fixes import invalidate
 from cachelint.facts import CacheOp
 from cachelint.rules import Rule, RuleContext
 
@@ -22,6 +24,8 @@ class KeySite:
     column: int
     end_line: int
     end_column: int
+    fix: dict[str, Any] | None = None  # a delete's fix, as ``Fix.to_dict`` writes it
+    no_fix_reason: str | None = None
 
 
 class InvalidationUndoneByRefill(Rule):
@@ -59,6 +63,20 @@ class InvalidationUndoneByRefill(Rule):
     """
 
     code = "CL403"
+    fixable = "sometimes"
+    fix_doc = """
+    `cachelint check --fix --unsafe-fixes` replaces the blind delete with
+    `invalidate(cache, key, version=<version>)` (`await ainvalidate(...)` for asyncio
+    clients): a tombstone carrying the committed version, which reads as a miss for
+    `get_value`/`get_versioned` and makes a later `set_if_newer` of an older version
+    lose. The version must exist in the function: a `version-attributes` attribute
+    of an object used in the key, or of the one object in the function that has
+    one (`item.version += 1; item.save(); cache.delete(key)`); otherwise no fix.
+
+    Fix safety: **unsafe**. Code that still reads the key with the client's own
+    `get` would see the tombstone record instead of a miss; fix the refills (CL101)
+    so that every reader uses `get_value`, then apply this one.
+    """
     name = "invalidation-undone-by-refill"
     summary = "A blind delete whose key family is refilled blindly elsewhere."
     references = ("DESIGN.md: the problem, in one picture",)
@@ -105,29 +123,36 @@ class InvalidationUndoneByRefill(Rule):
         for op in ctx.facts.ops:
             if op.key_family in refills and races.is_blind_delete(op):
                 assert op.key_family is not None
-                diagnostic = self.report(op.call, message(op.key_family, "{related}"))
+                outcome = invalidate.build(op, ctx.module, ctx.config)
+                diagnostic = self.report(
+                    op.call, message(op.key_family, "{related}", outcome.reason), outcome.fix
+                )
                 diagnostic.related = refills[op.key_family].call
                 yield diagnostic
 
 
-def message(family: str, refill_site: str) -> str:
-    return (
+def message(family: str, refill_site: str, no_fix_reason: str | None = None) -> str:
+    text = (
         f"blind delete of `{family}` is undone by the blind refill at {refill_site}: a refill "
         "that read the old row can land after this delete; version the refill "
         "(set_if_newer) and invalidate with a tombstone (invalidate(..., version=...))"
     )
+    return f"{text} ({no_fix_reason})" if no_fix_reason else text
 
 
-def sites(ctx: RuleContext) -> Iterator[tuple[str, str, cst.CSTNode]]:
-    """(family, role, node) of every blind delete and blind refill in one module."""
+def sites(
+    ctx: RuleContext,
+) -> Iterator[tuple[str, str, cst.CSTNode, Fix | None, str | None]]:
+    """(family, role, node, fix, why no fix) of every blind delete and refill in a module."""
     for op in ctx.facts.ops:
         if not keys.pairable(op.key_family) or not op.shared:
             continue
         assert op.key_family is not None
         if races.is_blind_delete(op):
-            yield op.key_family, "delete", op.call
+            outcome = invalidate.build(op, ctx.module, ctx.config)
+            yield op.key_family, "delete", op.call, outcome.fix, outcome.reason
         elif races.write_race(op, ctx.facts) == "CL101":
-            yield op.key_family, "refill", op.call
+            yield op.key_family, "refill", op.call, None, None
 
 
 def pair(all_sites: Iterable[KeySite]) -> Iterator[tuple[KeySite, KeySite]]:
