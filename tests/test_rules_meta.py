@@ -30,6 +30,13 @@ def test_codes_are_unique_and_well_formed() -> None:
         assert module == f"{rule.code.lower()}_{rule.name.replace('-', '_')}"
 
 
+def test_readme_rule_table_is_generated_from_the_classes() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert docs.readme_with_table(readme) == readme, "run python -m cachelint.docs"
+    for rule in RULES:
+        assert f"[{rule.code}](rules/{rule.code}.md) | {rule.name}" in readme
+
+
 def test_rule_pages_are_generated_from_the_classes() -> None:
     pages = docs.expected_pages()
     on_disk = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "rules").glob("*.md")}
