@@ -19,8 +19,8 @@ from urllib.parse import quote
 from cachelint import __version__
 from cachelint.audit import Audit, fixes_sentence, headline, refill_site
 from cachelint.diagnostics import Diagnostic
-from cachelint.lines import split_lines
 from cachelint.engine import SourceError, decode
+from cachelint.lines import split_lines
 from cachelint.rules import rule_by_code
 
 CONTEXT_LINES = 2  # shown before and after a finding

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cachelint import __version__, config as config_module, fixer
+from cachelint import __version__, fixer
+from cachelint import config as config_module
 from cachelint.config import Config, ConfigError
 from cachelint.formats import FORMATS, renderer
 from cachelint.project import Report, lint

@@ -22,10 +22,10 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from cachelint import noqa
-from cachelint.fixes import imports
 from cachelint.config import Config
 from cachelint.diagnostics import Diagnostic, Edit, FileError, Fix
 from cachelint.facts import ModuleFacts, build_facts
+from cachelint.fixes import imports
 from cachelint.rules import Rule, RuleContext, all_rules
 from cachelint.rules.cl403_invalidation_undone_by_refill import KeySite
 from cachelint.rules.cl403_invalidation_undone_by_refill import sites as key_sites
@@ -123,7 +123,7 @@ def run_deep(function: Callable[[], T]) -> T:
         sys.setrecursionlimit(_DEEP_RECURSION_LIMIT)
         try:
             result.append(function())
-        except BaseException as exc:  # re-raised in the calling thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             failure.append(exc)
         finally:
             sys.setrecursionlimit(old)

@@ -9,7 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cachelint import __version__, config as config_module
+from cachelint import __version__
+from cachelint import config as config_module
 from cachelint.config import Config
 from cachelint.engine import SourceError, analyse_text
 from cachelint.rules import all_codes

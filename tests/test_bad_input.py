@@ -61,7 +61,7 @@ def test_text_output_and_exit_code(tree: Path) -> None:
 def test_real_process_prints_no_traceback(tree: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "cachelint.cli", "check", "--no-cache", "--format", "json",
-         str(tree)], capture_output=True, text=True, timeout=120,
+         str(tree)], check=False, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -117,7 +117,7 @@ def test_large_valid_python_is_analysed(tmp_path: Path, prefix: str) -> None:
 def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.cachelint]\nselect = [\n")
     (tmp_path / "app.py").write_text(RACE)
-    code, out, err = cli("check", "--no-cache", str(tmp_path / "app.py"))
+    code, _, err = cli("check", "--no-cache", str(tmp_path / "app.py"))
     assert code == 2 and "invalid TOML" in err and "Traceback" not in err
 
 

@@ -8,8 +8,8 @@ import libcst as cst
 
 from cachelint import keys, races
 from cachelint.diagnostics import Diagnostic, Fix
-from cachelint.fixes import invalidate
 from cachelint.facts import CacheOp
+from cachelint.fixes import invalidate
 from cachelint.rules import Rule, RuleContext
 
 
