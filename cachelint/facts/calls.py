@@ -19,6 +19,7 @@ from cachelint.facts.model import (
 from cachelint.facts.resolution import Resolution
 from cachelint.facts.syntax import (
     HIT,
+    IDENTIFIER_ATTRIBUTES,
     LOCK_KEY,
     MAX_KEY_HOPS,
     MUTATORS,
@@ -494,15 +495,23 @@ class CallFacts(Resolution):
         return self.ctx.module.code_for_node(key) if key is not None else None
 
     def _is_trivial(self, value: cst.BaseExpression) -> bool:
-        """Literals, UPPER_CASE constants and clocks: a sentinel or a counter reset, not data
-        loaded from anywhere (``cache.set(k, SENTINEL)``, ``cache.set(k, (1, now))``)."""
+        """Literals, UPPER_CASE constants, clocks, fresh tokens and row identifiers: a
+        sentinel, a marker or a counter reset, nothing that can go stale
+        (``cache.set(k, SENTINEL)``, ``cache.set(k, (1, now))``, ``cache.set(k, uuid4().hex)``,
+        ``cache.set(k, user.pk)``)."""
+        if self._is_token(value) or (
+            isinstance(value, cst.Attribute) and value.attr.value in IDENTIFIER_ATTRIBUTES
+        ):
+            return True
         stack: list[cst.CSTNode] = [value]
         while stack:
             node = stack.pop()
             if isinstance(node, cst.Name):
                 binding = self.env.get(node.value)
                 if binding is not None:
-                    if not binding.clock:
+                    if not (binding.clock or (binding.value is not None
+                                              and binding.value is not node
+                                              and self._is_token(binding.value))):
                         return False
                 elif not (node.value.isupper() or node.value in {"True", "False", "None"}):
                     return False
@@ -514,6 +523,18 @@ class CallFacts(Resolution):
             else:
                 stack.extend(children(node))
         return True
+
+    def _is_token(self, node: cst.BaseExpression) -> bool:
+        """A freshly generated token: ``str(uuid.uuid4())``, ``secrets.token_hex(8)``."""
+        node = unwrap_await(node)
+        while isinstance(node, cst.Attribute):  # ``uuid.uuid4().hex``
+            node = node.value
+        if not isinstance(node, cst.Call):
+            return False
+        if call_name(node) in {"str", "bytes"} and node.args:
+            return self._is_token(node.args[0].value)
+        qualified = self.ctx.qualify(node.func) or ""
+        return bool(TOKEN_CALLS.search(qualified))
 
     def _on_miss_branch(self, key_text: str) -> bool:
         for entry in reversed(self.miss_keys):

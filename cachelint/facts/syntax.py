@@ -20,6 +20,8 @@ from cachelint.names import (
 HIT = "!"  # marks a branch where the cached value was found
 MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
 MAX_KEY_HOPS = 4
+# Attributes naming a row's identity: a cached identifier never goes stale.
+IDENTIFIER_ATTRIBUTES = frozenset({"id", "pk", "uuid"})
 TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom")
 LOCK_KEY = re.compile(r"lock|mutex|semaphore|leader|throttle|ratelimit|rate_limit")
 NON_CACHE_TYPES = frozenset(
