@@ -248,3 +248,27 @@ def test_noqa_on_a_delete_keeps_it_out_of_pairing() -> None:
     line = next(i for i, text in enumerate(SIGNALS.read_text().splitlines(), 1)
                 if "noqa: CL403" in text)
     assert (SIGNALS, line, "CL403") not in found
+
+
+def test_delete_many_pairs_each_literal_key_once(tmp_path: Path) -> None:
+    (tmp_path / "views.py").write_text(
+        "from django.core.cache import cache\n"
+        "from shop.models import Product\n"
+        "\n"
+        "def product_card(pk):\n"
+        "    product = Product.objects.get(pk=pk)\n"
+        "    cache.set(f'card:{pk}', product.name)\n"
+        "    cache.set(f'price:{pk}', str(product.price))\n"
+    )
+    (tmp_path / "signals.py").write_text(
+        "from django.core.cache import cache\n"
+        "\n"
+        "def forget(pks):\n"
+        "    cache.delete_many([f'card:{pk}' for pk in pks])\n"
+        "    cache.delete_many([f'price:{pk}', f'card:{pk}'] for pk in pks)\n"
+        "    cache.delete_many([f'card:{pks[0]}', f'price:{pks[0]}'])\n"
+    )
+    document = cli_json(str(tmp_path))
+    found = [(Path(d["path"]).name, d["line"], d["code"]) for d in document["diagnostics"]
+             if d["code"] == "CL403"]
+    assert found == [("signals.py", 4, "CL403"), ("signals.py", 6, "CL403")]

@@ -377,6 +377,7 @@ class CallFacts(Resolution):
             key=key,
             key_text=key_text,
             key_family=keys.family(key, self.key_resolver) if key is not None else None,
+            key_families=self._key_families(call, key),
             value=value,
             tags=frozenset(tags),
             roots=frozenset(roots),
@@ -457,6 +458,28 @@ class CallFacts(Resolution):
             if name is not None and name in self.ctx.key_helpers:
                 return self.ctx.key_helpers[name]
         return None
+
+    def _key_families(self, call: cst.Call, key: cst.BaseExpression | None) -> tuple[str, ...]:
+        """Every key family the call touches: one key, or the literal keys of a ``*_many``
+        call (``delete_many([f"a:{x}", f"b:{x}"])``, ``set_many({f"a:{x}": v})``)."""
+        if key is not None:
+            family = keys.family(key, self.key_resolver)
+            return (family,) if family is not None else ()
+        first = positional(call, 0)
+        if first is None:
+            return ()
+        container = first.value
+        elements: list[cst.BaseExpression] = []
+        if isinstance(container, (cst.List, cst.Tuple, cst.Set)):
+            elements = [e.value for e in container.elements if isinstance(e, cst.Element)]
+        elif isinstance(container, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            elements = [container.elt]
+        elif isinstance(container, cst.Dict):
+            elements = [e.key for e in container.elements if isinstance(e, cst.DictElement)]
+        elif isinstance(container, cst.DictComp):
+            elements = [container.key]
+        families = (keys.family(element, self.key_resolver) for element in elements)
+        return tuple(dict.fromkeys(f for f in families if f is not None))
 
     def _key_arg(self, call: cst.Call, method: str) -> cst.BaseExpression | None:
         if method in {"set_many", "mset", "msetnx", "set_multi", "multi_set", "add_multi",

@@ -57,6 +57,7 @@ class CacheOp:
     key: cst.BaseExpression | None
     key_text: str | None
     key_family: str | None
+    key_families: tuple[str, ...]  # ``key_family``, or each literal key of a ``*_many`` call
     value: cst.BaseExpression | None
     tags: frozenset[str]
     roots: frozenset[str]

@@ -117,17 +117,17 @@ class InvalidationUndoneByRefill(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
         refills: dict[str, CacheOp] = {}
         for op in ctx.facts.ops:
-            if keys.pairable(op.key_family) and races.write_race(op, ctx.facts) == "CL101":
-                assert op.key_family is not None
-                refills.setdefault(op.key_family, op)
+            if races.write_race(op, ctx.facts) == "CL101":
+                for family in filter(keys.pairable, op.key_families):
+                    refills.setdefault(family, op)
         for op in ctx.facts.ops:
-            if op.key_family in refills and races.is_blind_delete(op):
-                assert op.key_family is not None
+            paired = [f for f in op.key_families if f in refills]
+            if paired and races.is_blind_delete(op):
                 outcome = invalidate.build(op, ctx.module, ctx.config)
                 diagnostic = self.report(
-                    op.call, message(op.key_family, "{related}", outcome.reason), outcome.fix
+                    op.call, message(paired[0], "{related}", outcome.reason), outcome.fix
                 )
-                diagnostic.related = refills[op.key_family].call
+                diagnostic.related = refills[paired[0]].call
                 yield diagnostic
 
 
@@ -145,14 +145,16 @@ def sites(
 ) -> Iterator[tuple[str, str, cst.CSTNode, Fix | None, str | None]]:
     """(family, role, node, fix, why no fix) of every blind delete and refill in a module."""
     for op in ctx.facts.ops:
-        if not keys.pairable(op.key_family) or not op.shared:
+        families = [f for f in op.key_families if keys.pairable(f)]
+        if not families or not op.shared:
             continue
-        assert op.key_family is not None
         if races.is_blind_delete(op):
             outcome = invalidate.build(op, ctx.module, ctx.config)
-            yield op.key_family, "delete", op.call, outcome.fix, outcome.reason
+            for family in families:
+                yield family, "delete", op.call, outcome.fix, outcome.reason
         elif races.write_race(op, ctx.facts) == "CL101":
-            yield op.key_family, "refill", op.call, None, None
+            for family in families:
+                yield family, "refill", op.call, None, None
 
 
 def pair(all_sites: Iterable[KeySite]) -> Iterator[tuple[KeySite, KeySite]]:
@@ -164,8 +166,11 @@ def pair(all_sites: Iterable[KeySite]) -> Iterator[tuple[KeySite, KeySite]]:
             refills.setdefault(site.family, []).append(site)
         else:
             deletes.append(site)
+    reported: set[tuple[str, int, int]] = set()  # one finding per delete call
     for delete in deletes:
         candidates = refills.get(delete.family)
-        if candidates:
+        where = (delete.path, delete.line, delete.column)
+        if candidates and where not in reported:
+            reported.add(where)
             ordered = sorted(candidates, key=lambda s: (s.path != delete.path, s.path, s.line))
             yield delete, ordered[0]
