@@ -92,7 +92,7 @@ def fetch_django(corpus: Path, version: str = DJANGO_VERSION) -> Path:
                 if hasattr(tarfile, "data_filter"):  # Python 3.11.4+, 3.10.12+
                     tar.extractall(unpacked, filter="data")
                 else:
-                    tar.extractall(unpacked)  # a PyPI sdist we asked for
+                    tar.extractall(unpacked)  # a source distribution we asked for
             for top in unpacked.iterdir():  # moved only once complete
                 if not (corpus / top.name).exists():
                     top.rename(corpus / top.name)
