@@ -56,50 +56,70 @@ def build(op: CacheOp, module: cst.Module, facts: ModuleFacts, config: Config) -
     version = version_expression(op, module, config)
     if version is None:
         return FixOrReason(None, "no version found: expose one from the source of truth")
-    code = module.code_for_node
-    asynchronous = op.kind.lib in ASYNC_LIBS or (op.awaited and op.function.is_async)
-    prefix = "a" if asynchronous else ""
-    codec = None if _is_text(op.value, op) else "JsonCodec()"
-    codec_argument = [f"codec={codec}"] if codec else []
-    assert op.key is not None and op.value is not None
-    arguments = [code(op.receiver), code(op.key), code(op.value), f"version={version}"]
-    ttl = ttl_expression(op, module)
-    if ttl is not None:
-        arguments.append(f"ttl={ttl}")
-    helper = f"{prefix}set_if_newer"
-    replacements: list[tuple[cst.CSTNode, str]] = [
-        (op.call, f"{helper}({', '.join([*arguments, *codec_argument])})")
-    ]
-    # Keys written by the runtime carry a version header: the reads of this key in the
-    # same function move to get_value too, so the cache-aside code keeps working.
-    readers = _same_key_reads(op)
-    for read in readers:
-        read_arguments = [code(read.receiver), code(read.key)] if read.key else []
-        default = positional(read.call, 1)
-        if default is not None:
-            read_arguments.append(code(default.value))
-        replacements.append((read.call, f"{prefix}get_value({', '.join(read_arguments + codec_argument)})"))
-    imports = [(config.helper_module, helper)]
-    if readers:
-        imports.append(("cachelint.runtime", f"{prefix}get_value"))
-    if codec:
-        imports.append(("cachelint.runtime", "JsonCodec"))
+    written = versioned_write(op, module, config, version)
+    replacements: list[tuple[cst.CSTNode, str]] = [(op.call, written.call),
+                                                   *written.reads]
+    codec = written.codec
+    readers = written.readers
     unsafe = (
         op.method not in SAFE_METHODS
         or not op.kind.resolved
         or op.kind.lib in CONFIG_DEPENDENT_LIBS
         or any(a.keyword is not None and a.keyword.value == "nx" for a in op.call.args)
-        or (codec is not None and not _is_json_literal(op))
+        or (codec and not _is_json_literal(op))
         or _other_readers(op, facts, readers)
     )
     safety: Safety = "unsafe" if unsafe else "safe"
     fix = Fix(
-        title=f"Replace with `{helper}(..., version={version})`",
+        title=f"Replace with `{written.helper}(..., version={version})`",
         safety=safety,
         replacements=replacements,
-        imports=imports,
+        imports=written.imports,
     )
     return FixOrReason(fix, None)
+
+
+@dataclass
+class VersionedWrite:
+    """The ``set_if_newer(...)`` call replacing a write, and what comes with it."""
+
+    helper: str
+    call: str
+    reads: list[tuple[cst.CSTNode, str]]  # the same key's reads, now ``get_value(...)``
+    readers: list[CacheOp]
+    imports: list[tuple[str, str]]
+    codec: bool
+
+
+def versioned_write(op: CacheOp, module: cst.Module, config: Config, version: str) -> VersionedWrite:
+    """``set_if_newer(cache, key, value, version=..., ttl=...)`` for ``op`` (the ``a*``
+    helper for asyncio clients), with the function's reads of the key moved to
+    ``get_value``: keys written by the runtime carry a version header that plain
+    ``get`` cannot read."""
+    assert op.key is not None and op.value is not None
+    code = module.code_for_node
+    prefix = "a" if op.kind.lib in ASYNC_LIBS or (op.awaited and op.function.is_async) else ""
+    codec = [] if _is_text(op.value, op) else ["codec=JsonCodec()"]
+    arguments = [code(op.receiver), code(op.key), code(op.value), f"version={version}"]
+    ttl = ttl_expression(op, module)
+    if ttl is not None:
+        arguments.append(f"ttl={ttl}")
+    helper = f"{prefix}set_if_newer"
+    readers = _same_key_reads(op)
+    reads: list[tuple[cst.CSTNode, str]] = []
+    for read in readers:
+        read_arguments = [code(read.receiver), code(read.key)] if read.key else []
+        default = positional(read.call, 1)
+        if default is not None:
+            read_arguments.append(code(default.value))
+        reads.append((read.call, f"{prefix}get_value({', '.join(read_arguments + codec)})"))
+    imports = [(config.helper_module, helper)]
+    if readers:
+        imports.append(("cachelint.runtime", f"{prefix}get_value"))
+    if codec:
+        imports.append(("cachelint.runtime", "JsonCodec"))
+    call = f"{helper}({', '.join([*arguments, *codec])})"
+    return VersionedWrite(helper, call, reads, readers, imports, bool(codec))
 
 
 _TEXT_CALLS = frozenset({"str", "dumps", "encode", "decode", "render_to_string", "format",

@@ -27,15 +27,14 @@ from cachelint.config import Config
 from cachelint.diagnostics import Fix
 from cachelint.facts import CacheOp, VersionGuard
 from cachelint.fixes.set_if_newer import (
+    ASYNC_LIBS,
     BLOCKING_KEYWORDS,
     SAFE_METHODS,
     SUPPORTED_LIBS,
     FixOrReason,
-    _is_text,
-    _same_key_reads,
-    ttl_expression,
+    versioned_write,
 )
-from cachelint.names import descendants, positional, unwrap_await
+from cachelint.names import descendants, unwrap_await
 
 NO_FIX = "no automatic fix"
 
@@ -62,33 +61,14 @@ def build(op: CacheOp, module: cst.Module, config: Config) -> FixOrReason:
     if indent is None or _has_multiline_string(module.code_for_node(statement)):
         return FixOrReason(None, f"a multi-line string would change: {NO_FIX}")
     assert op.key is not None and op.value is not None
-    code = module.code_for_node
-    version = code(guard.newer)
-    asynchronous = op.kind.lib == "redis-async" or (op.awaited and op.function.is_async)
-    prefix = "a" if asynchronous else ""
-    helper = f"{prefix}set_if_newer"
-    codec = [] if _is_text(op.value, op) else ["codec=JsonCodec()"]
-    arguments = [code(op.receiver), code(op.key), code(op.value), f"version={version}"]
-    ttl = ttl_expression(op, module)
-    if ttl is not None:
-        arguments.append(f"ttl={ttl}")
-    write = f"{'await ' if asynchronous else ''}{helper}({', '.join([*arguments, *codec])})"
+    version = module.code_for_node(guard.newer)
+    asynchronous = op.kind.lib in ASYNC_LIBS or (op.awaited and op.function.is_async)
+    written = versioned_write(op, module, config, version)
+    write = f"{'await ' if asynchronous else ''}{written.call}"
     comments = _comments(statement)
     text = "".join(f"{c}\n{indent}" for c in comments) + write.replace("\n", "\n" + indent)
-    replacements: list[tuple[cst.CSTNode, str]] = [(statement, text)]
-    # The stored value now carries its version: this function's reads of the key follow.
-    readers = _same_key_reads(op)
-    for read in readers:
-        read_arguments = [code(read.receiver), code(read.key)] if read.key else []
-        default = positional(read.call, 1)
-        if default is not None:
-            read_arguments.append(code(default.value))
-        replacements.append((read.call, f"{prefix}get_value({', '.join(read_arguments + codec)})"))
-    imports = [(config.helper_module, helper)]
-    if readers:
-        imports.append(("cachelint.runtime", f"{prefix}get_value"))
-    if codec:
-        imports.append(("cachelint.runtime", "JsonCodec"))
+    replacements: list[tuple[cst.CSTNode, str]] = [(statement, text), *written.reads]
+    helper, imports = written.helper, written.imports
     fix = Fix(
         title=f"Replace the check and the write with `{helper}(..., version={version})`",
         safety="unsafe",
