@@ -9,6 +9,7 @@ import sysconfig
 from pathlib import Path
 
 import hypothesmith
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from cachelint.config import Config
@@ -21,6 +22,7 @@ CACHE_PRELUDE = (
 )
 
 
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # hypothesmith compiles what it generates
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(source=hypothesmith.from_grammar() | hypothesmith.from_node())
 def test_engine_never_raises_on_generated_programs(source: str) -> None:
