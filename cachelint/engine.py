@@ -38,6 +38,7 @@ _CACHE_HINT = re.compile(
 )
 _CLOCK_HINT = re.compile(r"time\(|now\(|utcnow|today\(|monotonic|perf_counter|time_ns|timestamp")
 _VERSION_HINT = re.compile(r"version|revision|\bseq|generation|\bver\b|\blsn\b|\brev\b")
+_NEWER_SYNTAX_MAX_DEPTH = 100
 _DEEP_STACK_BYTES = 512 * 1024 * 1024
 _DEEP_RECURSION_LIMIT = 200_000
 
@@ -96,17 +97,41 @@ def might_have_findings(text: str, config: Config) -> bool:
 
 
 def check_syntax(text: str) -> None:
-    """CPython's verdict first: LibCST must never see what CPython rejects."""
+    """CPython's verdict first, so that LibCST never sees input that would exhaust it.
+
+    Code in a newer Python's syntax than the running one (``except A, B:``, ``type X =
+    ...``) is still analysed when LibCST's grammar accepts it and it nests shallowly.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ast.parse(text)
     except SyntaxError as exc:
-        raise SourceError(f"syntax error at line {exc.lineno}: {exc.msg}") from None
+        message = f"syntax error at line {exc.lineno}: {exc.msg}"
+        if "nested" in exc.msg or "too complex" in exc.msg:
+            raise SourceError("too deeply nested to analyse") from None
+        if _bracket_depth(text) > _NEWER_SYNTAX_MAX_DEPTH:
+            raise SourceError(message) from None
+        try:
+            cst.parse_module(text)
+        except (cst.ParserSyntaxError, RecursionError):
+            raise SourceError(message) from None
     except (RecursionError, MemoryError):
         raise SourceError("too deeply nested to analyse") from None
     except ValueError as exc:
         raise SourceError(str(exc)) from None
+
+
+def _bracket_depth(text: str) -> int:
+    """An upper bound of the bracket nesting (strings and comments count too)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def run_deep(function: Callable[[], T]) -> T:

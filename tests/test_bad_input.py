@@ -139,3 +139,15 @@ def test_unknown_code_on_the_command_line(tmp_path: Path) -> None:
     assert code == 2 and "CL9" in err
     code, _, err = cli("rule", "CL777")
     assert code == 2 and "unknown rule code" in err
+
+
+def test_newer_python_syntax_is_analysed_when_libcst_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "modern.py"
+    path.write_text(
+        RACE.replace("def product_detail(request, pk):",
+                     "type Pk = int\n\ndef product_detail[T](request, pk: Pk):")
+        + "    try:\n        pass\n    except ValueError, TypeError:\n        pass\n"
+    )
+    document = cli_json(str(path))
+    assert document["errors"] == []
+    assert [(d["line"], d["code"]) for d in document["diagnostics"]] == [(8, "CL101")]
