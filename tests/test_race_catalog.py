@@ -239,13 +239,15 @@ CASES = {
             cache.set(f"title:{instance.pk}", instance.title)
         def deliver(message):
             cache.set(f"delivery:{message.attributes['id']}", message.data)
-        def not_registered(sender, instance, **kwargs):
+        def connected_in_app_ready(sender, instance, **kwargs):  # Django's receiver shape
             cache.set(f"other:{instance.pk}", instance.title)
+        def not_registered(instance, payload):
+            cache.set(f"other:{instance.pk}", payload)
         post_save.connect(remember_title, sender=Article)
         subscriber = pubsub_v1.SubscriberClient()
         subscriber.subscribe("projects/p/subscriptions/s", callback=deliver)
         """,
-        [(5, "CL401"), (7, "CL401")],
+        [(5, "CL401"), (7, "CL401"), (9, "CL401")],
     ),
     "celery bind=True: the first parameter is the task": (
         """

@@ -226,12 +226,22 @@ def _is_consumer(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
                 qualified.rsplit(".", 1)[-1] in knowledge.CONSUMER_DECORATORS:
             return True
     name = node.name.value
-    if name in ctx.connected_handlers:
+    if name in ctx.connected_handlers or _signal_receiver_shape(node):
         return True
     if name.startswith(knowledge.CONSUMER_PREFIXES) or has_word(name, _CALLBACK_WORDS):
         params = {p.name.value for p in node.params.params}
         return bool(params & knowledge.EVENT_PARAM_NAMES)
     return False
+
+
+def _signal_receiver_shape(node: cst.FunctionDef) -> bool:
+    """``def on_saved(sender, instance, **kwargs)``: Django's receiver signature, whether
+    connected by decorator here or with ``signal.connect`` in another module."""
+    params = node.params.params
+    return (
+        bool(params) and params[0].name.value == "sender"
+        and isinstance(node.params.star_kwarg, cst.Param)
+    )
 
 
 # ``def callback(message):`` passed to a pub/sub subscriber, ``def message_handler(msg):``.

@@ -17,7 +17,9 @@ class UnorderedEventWrite(WriteRaceRule):
       `payload`, `record`, `body`, `data`, `instance`... parameter (a Google
       Pub/Sub or SQS callback);
     - functions registered at module level: `post_save.connect(handler)`,
-      `subscriber.subscribe(path, callback=handler)`;
+      `subscriber.subscribe(path, callback=handler)`, and functions with Django's
+      receiver signature `(sender, ..., **kwargs)` wherever they are connected
+      (often in `AppConfig.ready()`);
     - messages of consumer loops: `for msg in KafkaConsumer(...)`,
       `msg = consumer.poll(...)`, `await consumer.getmany()`,
       `pubsub.listen()`/`get_message()`, `xreadgroup`, `blpop`.
