@@ -118,21 +118,26 @@ WRITE_METHODS: frozenset[str] = frozenset(
     {
         "set", "setex", "psetex", "setnx", "set_many", "mset", "msetnx", "hset", "hmset",
         "add", "replace", "get_or_set", "set_multi", "multi_set", "add_multi",
+        # Django's asyncio cache API
+        "aset", "aadd", "aset_many", "aget_or_set",
     }
 )
 DELETE_METHODS: frozenset[str] = frozenset(
-    {"delete", "delete_many", "unlink", "hdel", "delete_multi", "multi_delete", "getdel"}
+    {"delete", "delete_many", "unlink", "hdel", "delete_multi", "multi_delete", "getdel",
+     "adelete", "adelete_many"}
 )
 READ_METHODS: frozenset[str] = frozenset(
     {
         "get", "get_many", "mget", "hget", "hgetall", "hmget", "get_multi", "multi_get",
         "exists", "has_key", "gets", "gets_many", "get_value",
+        "aget", "aget_many", "ahas_key",
     }
 )
 # Never a blind write: compare-and-set, counters, versioned helpers.
 SAFE_METHODS: frozenset[str] = frozenset(
     {"cas", "incr", "decr", "incrby", "decrby", "incrbyfloat", "hincrby", "incr_version",
-     "decr_version", "touch", "expire", "pexpire"}
+     "decr_version", "touch", "expire", "pexpire", "aincr", "adecr", "atouch",
+     "aincr_version", "adecr_version"}
 )
 # Methods that derive another shared client (``r.pipeline()``).
 PIPELINE_METHODS: frozenset[str] = frozenset({"pipeline", "transaction"})
@@ -149,7 +154,14 @@ VALUE_POSITION: dict[str, int | None] = {
     "set_multi": 0,
     "multi_set": 0,
     "add_multi": 0,
+    "aset_many": 0,
 }
+# Methods taking several keys (a mapping or a list) instead of one.
+MULTI_KEY_METHODS: frozenset[str] = frozenset(
+    {"set_many", "mset", "msetnx", "set_multi", "multi_set", "add_multi", "delete_many",
+     "delete_multi", "multi_delete", "get_many", "mget", "get_multi", "multi_get",
+     "aset_many", "adelete_many", "aget_many"}
+)
 VALUE_KEYWORDS: frozenset[str] = frozenset({"value", "val", "default", "mapping", "data"})
 
 # Keyword arguments carrying an expiry, per client library; ``px`` is milliseconds.

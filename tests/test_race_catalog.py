@@ -444,3 +444,30 @@ def test_cl403_message_names_the_refill_line() -> None:
                 if d.code == "CL403"]
     assert "blind refill at badges.py:6:" in cl403.message
     assert "`badge:{}`" in cl403.message
+
+
+def test_django_async_cache_api_and_sentinel_misses() -> None:
+    source = """
+        from django.core.cache import cache
+        from shop.models import Product
+        _missing = object()
+
+        async def product_name(pk):
+            name = await cache.aget(f"name:{pk}")
+            if name is None:
+                product = await Product.objects.aget(pk=pk)
+                name = product.name
+                await cache.aset(f"name:{pk}", name)
+            return name
+
+        def memoized(key, compute):
+            value = cache.get(key, _missing)
+            if value is _missing:
+                value = compute()
+                cache.set(key, value)
+            return value
+
+        async def forget(pk):
+            await cache.adelete(f"name:{pk}")
+    """
+    assert findings(source) == [(10, "CL101"), (17, "CL101"), (21, "CL403")]

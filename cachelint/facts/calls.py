@@ -482,8 +482,7 @@ class CallFacts(Resolution):
         return tuple(dict.fromkeys(f for f in families if f is not None))
 
     def _key_arg(self, call: cst.Call, method: str) -> cst.BaseExpression | None:
-        if method in {"set_many", "mset", "msetnx", "set_multi", "multi_set", "add_multi",
-                      "delete_many", "delete_multi", "multi_delete", "get_many", "mget"}:
+        if method in knowledge.MULTI_KEY_METHODS:
             return None
         for name in ("key", "name", "keys"):
             arg = keyword(call, name)

@@ -144,9 +144,10 @@ class Walker(CallFacts):
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
             target = test.comparisons[0]
             operator = target.operator
-            if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)) \
-                    and isinstance(target.comparator, cst.Name) \
-                    and target.comparator.value == "None":
+            sentinel = isinstance(target.comparator, cst.Name) and (
+                target.comparator.value == "None" or isinstance(operator, (cst.Is, cst.IsNot))
+            )  # ``is None``, or identity with a default sentinel: ``get(k, _missing)``
+            if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)) and sentinel:
                 key = self._cached_value_key(test.left)
                 return key, isinstance(operator, (cst.Is, cst.Equal))
             if isinstance(operator, (cst.In, cst.NotIn)):

@@ -41,7 +41,9 @@ class FixOrReason:
 
 def build(op: CacheOp, module: cst.Module, facts: ModuleFacts, config: Config) -> FixOrReason:
     if op.method not in FIXABLE_METHODS:
-        return FixOrReason(None, f"`{op.method}()` writes several values: no automatic fix")
+        what = "writes several values" if op.method in knowledge.MULTI_KEY_METHODS \
+            else "has no set_if_newer equivalent"
+        return FixOrReason(None, f"`{op.method}()` {what}: no automatic fix")
     if op.kind.lib not in SUPPORTED_LIBS:
         return FixOrReason(
             None, f"cachelint.runtime has no atomic compare-and-set for {op.kind.lib}"
