@@ -110,6 +110,8 @@ LOCAL_CACHE_FACTORIES: frozenset[str] = frozenset(
         "cachetools.RRCache",
         "django.core.cache.backends.locmem.LocMemCache",
         "aiocache.SimpleMemoryCache",
+        "edx_django_utils.cache.RequestCache",
+        "edx_django_utils.cache.utils.RequestCache",
     }
 )
 

@@ -30,6 +30,7 @@ def is_blind_write(op: f.CacheOp) -> bool:
         and not op.in_watch_transaction
         and not op.lock_like
         and not op.constant_value
+        and not op.unique_key
         and not _cas_protocol(op)
     )
 
@@ -73,7 +74,10 @@ def is_premature_delete(op: f.CacheOp) -> bool:
 
 def is_blind_delete(op: f.CacheOp) -> bool:
     """A shared-cache delete after the commit: what a blind refill can undo (CL403)."""
-    return op.category == "delete" and op.shared and not is_premature_delete(op)
+    return (
+        op.category == "delete" and op.shared and not op.in_except
+        and not is_premature_delete(op)
+    )
 
 
 def _before_commit(op: f.CacheOp) -> bool:

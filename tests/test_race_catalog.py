@@ -471,3 +471,36 @@ def test_django_async_cache_api_and_sentinel_misses() -> None:
             await cache.adelete(f"name:{pk}")
     """
     assert findings(source) == [(10, "CL101"), (17, "CL101"), (21, "CL403")]
+
+
+def test_cleanup_deletes_fresh_keys_and_file_saves_are_not_races() -> None:
+    source = """
+        import io
+        import uuid
+        from django.core.cache import cache
+        from rooms.models import Room
+
+        def room_names():
+            names = [r.name for r in Room.objects.all()]
+            cache.set("rooms:names", names)
+            return names
+
+        def latest_names():
+            try:
+                return cache.get("rooms:names")
+            except Exception:
+                cache.delete("rooms:names")  # a value that cannot be unpickled
+                return None
+
+        def export_rooms():
+            token = str(uuid.uuid4())
+            cache.set(f"export:{token}", [r.name for r in Room.objects.all()])
+            return token
+
+        def sprite(image):
+            output = io.BytesIO()
+            image.save(output, "JPEG")
+            rooms = list(Room.objects.values_list("name", flat=True))
+            cache.set("rooms:sprite", output.getvalue() + str(rooms).encode())
+    """
+    assert findings(source) == [(8, "CL101"), (27, "CL101")]

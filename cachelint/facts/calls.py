@@ -28,6 +28,7 @@ from cachelint.facts.syntax import (
 from cachelint.names import (
     call_name,
     children,
+    descendants,
     dotted,
     has_word,
     is_constant,
@@ -270,9 +271,13 @@ class CallFacts(Resolution):
         is_write = False
         if method in knowledge.SOURCE_WRITE_METHODS:
             chain = dotted(call.func) or ""
-            # ``default_storage.save(name, content)`` writes files, not rows.
+            # ``default_storage.save(name, content)`` and ``image.save(buffer, "JPEG")`` write
+            # files; a model's ``save()`` takes keywords only (``update_fields=``).
             storage = (terminal_name(receiver) or "").lower().endswith("storage")
-            is_write = not (method == "save" and storage) and (
+            file_save = method == "save" and (
+                storage or any(a.keyword is None and not a.star for a in call.args)
+            )
+            is_write = not file_save and (
                 method in {"save", "commit", "flush", "executemany"}
                 or any(p in knowledge.ORM_MANAGERS for p in chain.split("."))
                 or self._is_orm_chain(receiver)
@@ -384,6 +389,8 @@ class CallFacts(Resolution):
             awaited=awaited,
             locks=tuple(self.locks),
             in_transaction=bool(self.transactions) and not self.deferred,
+            in_except=self.except_depth > 0,
+            unique_key=key is not None and self._is_unique_key(key),
             on_miss_branch=key_text is not None and self._on_miss_branch(key_text),
             in_watch_transaction=receiver_text in self.watched,
             receiver_text=receiver_text,
@@ -545,6 +552,19 @@ class CallFacts(Resolution):
             else:
                 stack.extend(children(node))
         return True
+
+    def _is_unique_key(self, key: cst.BaseExpression) -> bool:
+        """A key made of a fresh token (``f"export:{uuid4()}"``): no other writer shares it."""
+        names = [key, *descendants(key)]
+        for node in names:
+            if isinstance(node, cst.Name):
+                binding = self.env.get(node.value)
+                if binding is not None and binding.value is not None \
+                        and binding.value is not node and self._is_token(binding.value):
+                    return True
+            elif isinstance(node, cst.Call) and self._is_token(node):
+                return True
+        return False
 
     def _is_token(self, node: cst.BaseExpression) -> bool:
         """A freshly generated token: ``str(uuid.uuid4())``, ``secrets.token_hex(8)``."""

@@ -64,6 +64,8 @@ class CacheOp:
     awaited: bool
     locks: tuple[LockRegion, ...]
     in_transaction: bool
+    in_except: bool  # in an ``except`` handler: error handling, not an invalidation
+    unique_key: bool  # the key holds a fresh token: no other writer can race on it
     on_miss_branch: bool
     in_watch_transaction: bool
     receiver_text: str

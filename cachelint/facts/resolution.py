@@ -62,6 +62,7 @@ class Resolution:
         self.watched: set[str] = set()
         self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
         self.deferred = False  # recording a call that runs after the commit
+        self.except_depth = 0  # inside ``except`` handlers
         self.statement_call: cst.BaseExpression | None = None  # the call of an Expr statement
         self.key_hops: list[str] = []  # locals being followed while resolving a key
         self.assigned_into: dict[str, set[str]] = {}  # ``row.x = v``: row -> roots of v

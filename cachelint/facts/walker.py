@@ -78,7 +78,9 @@ class Walker(CallFacts):
         elif isinstance(node, (cst.Try, cst.TryStar)):
             self.suite(node.body)
             for handler in node.handlers:
+                self.except_depth += 1  # error handling: a delete here is cleanup
                 self.suite(handler.body)
+                self.except_depth -= 1
             if node.orelse is not None:
                 self.suite(node.orelse.body)
             if node.finalbody is not None:
