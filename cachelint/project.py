@@ -175,6 +175,14 @@ def analyse_file(path: Path, config: Config, codes: list[str], project: bool,
             report.sites = [s for s in report.sites if _site_kept(s, result.text or "")]
     except SourceError as exc:
         report.errors.append(FileError(name, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a bug in cachelint must not stop the run
+        # One file's internal error is reported like an unanalysable file (exit 2), the
+        # other files are still analysed, and nothing is cached for it.
+        report.errors.append(FileError(
+            name, f"internal error in cachelint {__version__} ({type(exc).__name__}: {exc}); "
+                  "please report it with this file"
+        ))
+        return report
     if cache is not None:
         cache.put(name, data, report)
     return report

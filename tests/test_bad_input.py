@@ -151,3 +151,24 @@ def test_newer_python_syntax_is_analysed_when_libcst_reads_it(tmp_path: Path) ->
     document = cli_json(str(path))
     assert document["errors"] == []
     assert [(d["line"], d["code"]) for d in document["diagnostics"]] == [(8, "CL101")]
+
+
+def test_an_internal_error_is_one_error_line_and_the_rest_is_analysed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cachelint import races
+
+    real = races.write_race
+
+    def broken(op, module):  # type: ignore[no-untyped-def]
+        if "boom" in op.function.name:
+            raise KeyError("boom")
+        return real(op, module)
+
+    monkeypatch.setattr(races, "write_race", broken)
+    (tmp_path / "good.py").write_text(RACE)
+    (tmp_path / "bad.py").write_text(RACE.replace("product_detail", "boom_detail"))
+    code, out, err = cli("check", "--no-cache", str(tmp_path))
+    assert code == 2 and out.count("CL101") == 1
+    assert "bad.py: error: internal error in cachelint" in err and "KeyError" in err
+    assert "Traceback" not in err
