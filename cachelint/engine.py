@@ -196,7 +196,7 @@ def analyse_text(
             module = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
             raise SourceError(f"syntax error at line {exc.raw_line}: {exc.message}") from None
-        facts = build_facts(module, config)
+        facts = build_facts(module, config, path)
         ctx = RuleContext(module=module, facts=facts, config=config, path=path)
         diagnostics = [d for rule in rules for d in rule.check(ctx)]
         result.module, result.facts = module, facts

@@ -272,3 +272,47 @@ def test_delete_many_pairs_each_literal_key_once(tmp_path: Path) -> None:
     found = [(Path(d["path"]).name, d["line"], d["code"]) for d in document["diagnostics"]
              if d["code"] == "CL403"]
     assert found == [("signals.py", 4, "CL403"), ("signals.py", 6, "CL403")]
+
+
+def test_key_helpers_imported_from_another_module_pair(tmp_path: Path) -> None:
+    package = tmp_path / "shop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "keys.py").write_text(
+        "class CacheKeys:\n"
+        "    @staticmethod\n"
+        "    def basket(pk):\n"
+        "        return build('basket', pk)\n"
+        "\n"
+        "def price_cache_key(pk):\n"
+        "    return compose('price', pk)\n"
+    )
+    (package / "views.py").write_text(
+        "from django.core.cache import cache\n"
+        "from shop.keys import CacheKeys, price_cache_key\n"
+        "from shop.models import Basket, Price\n"
+        "\n"
+        "def basket_view(pk):\n"
+        "    basket = Basket.objects.get(pk=pk)\n"
+        "    cache.set(CacheKeys.basket(pk), basket.summary())\n"
+        "\n"
+        "def price_view(pk):\n"
+        "    key = price_cache_key(pk)\n"
+        "    cache.set(key, str(Price.objects.get(pk=pk).amount))\n"
+    )
+    (package / "signals.py").write_text(
+        "from django.core.cache import cache\n"
+        "from . import keys\n"
+        "from .keys import CacheKeys as Keys\n"
+        "\n"
+        "def on_basket_saved(sender, instance, **kwargs):\n"
+        "    cache.delete(Keys.basket(instance.pk))\n"
+        "    cache.delete(keys.price_cache_key(instance.pk))\n"
+        "    cache.delete(other_key(instance.pk))\n"
+    )
+    document = cli_json(str(tmp_path))
+    found = sorted((Path(d["path"]).name, d["line"], d["code"]) for d in document["diagnostics"]
+                   if d["code"] == "CL403")
+    assert found == [("signals.py", 6, "CL403"), ("signals.py", 7, "CL403")]
+    messages = [d["message"] for d in document["diagnostics"] if d["code"] == "CL403"]
+    assert "views.py:7" in messages[0] and "views.py:11" in messages[1]

@@ -20,10 +20,12 @@ from cachelint.facts.resolution import Resolution
 from cachelint.facts.syntax import (
     HIT,
     IDENTIFIER_ATTRIBUTES,
+    KEY_HELPER_WORDS,
     LOCK_KEY,
     MAX_KEY_HOPS,
     MUTATORS,
     TOKEN_CALLS,
+    TOKEN_GENERATORS,
 )
 from cachelint.names import (
     call_name,
@@ -470,8 +472,8 @@ class CallFacts(Resolution):
         """Every key family the call touches: one key, or the literal keys of a ``*_many``
         call (``delete_many([f"a:{x}", f"b:{x}"])``, ``set_many({f"a:{x}": v})``)."""
         if key is not None:
-            family = keys.family(key, self.key_resolver)
-            return (family,) if family is not None else ()
+            found = (keys.family(key, self.key_resolver), self._key_helper_identity(key))
+            return tuple(f for f in found if f is not None)
         first = positional(call, 0)
         if first is None:
             return ()
@@ -487,6 +489,32 @@ class CallFacts(Resolution):
             elements = [container.key]
         families = (keys.family(element, self.key_resolver) for element in elements)
         return tuple(dict.fromkeys(f for f in families if f is not None))
+
+    def _key_helper_identity(self, key: cst.BaseExpression) -> str | None:
+        """``user_cache_key(uid)``, ``CacheKeys.profile(uid)``: a key built by a helper names
+        its family by the helper, so the same helper called from another module pairs even
+        when its template is out of sight.  Only module-level helpers named for keys or
+        caches count, named by their last three dotted parts (``accounts.keys.user_key``)."""
+        if isinstance(key, cst.Name):  # ``key = user_cache_key(uid)`` one step earlier
+            bound = self.env.get(key.value)
+            key = bound.value if bound is not None and bound.value is not None else key
+        if not isinstance(key, cst.Call):
+            return None
+        func = key.func
+        if isinstance(func, cst.Name):
+            helper, where = func.value, self.ctx.dotted_name(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            owner = func.value.value
+            if owner in {"self", "cls"} and self.facts.class_name is not None:
+                owner = self.facts.class_name
+            base = self.ctx.dotted_name(owner)
+            helper = f"{owner}.{func.attr.value}"
+            where = f"{base}.{func.attr.value}" if base is not None else None
+        else:
+            return None
+        if where is None or not has_word(helper.replace(".", "_"), KEY_HELPER_WORDS):
+            return None
+        return ".".join(where.lstrip(".").split(".")[-3:]) + "()"
 
     def _key_arg(self, call: cst.Call, method: str) -> cst.BaseExpression | None:
         if method in knowledge.MULTI_KEY_METHODS:
@@ -576,7 +604,7 @@ class CallFacts(Resolution):
         if call_name(node) in {"str", "bytes"} and node.args:
             return self._is_token(node.args[0].value)
         qualified = self.ctx.qualify(node.func) or ""
-        return bool(TOKEN_CALLS.search(qualified))
+        return qualified.startswith(TOKEN_GENERATORS)
 
     def _on_miss_branch(self, key_text: str) -> bool:
         for entry in reversed(self.miss_keys):

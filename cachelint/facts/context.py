@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 
 import libcst as cst
 
@@ -24,9 +25,14 @@ from cachelint.names import (
 class ModuleContext:
     """Names visible at module level and in classes, resolved before the function walk."""
 
-    def __init__(self, module: cst.Module, config: Config) -> None:
+    def __init__(self, module: cst.Module, config: Config, path: str = "") -> None:
         self.module = module
         self.config = config
+        # ``shop/views.py`` -> ["shop", "views"]: resolves relative imports and names
+        # this module's helpers for pairing key families across files.
+        parts = list(PurePath(path).with_suffix("").parts) if path else []
+        self.is_package = bool(parts) and parts[-1] == "__init__"
+        self.module_parts = [p for p in parts if p not in {"/", "."}][: -1 if self.is_package else None]
         self.imports: dict[str, str] = {}
         self.env: dict[str, Binding] = {}
         self.string_constants: dict[str, str] = {}
@@ -63,8 +69,10 @@ class ModuleContext:
                     head = full.split(".")[0]
                     self.imports[head] = head
             return
-        if node.relative or node.module is None:
-            module = "." * len(node.relative) + (dotted(node.module) or "" if node.module else "")
+        if node.relative:
+            module = self._absolute(len(node.relative), dotted(node.module) if node.module else None)
+        elif node.module is None:
+            module = ""
         else:
             module = dotted(node.module) or ""
         if isinstance(node.names, cst.ImportStar):
@@ -77,6 +85,22 @@ class ModuleContext:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self.imports[local] = f"{module}.{name}" if module else name
+
+    def _absolute(self, level: int, name: str | None) -> str:
+        """``from ..utils import x`` in ``shop/api/views.py`` -> ``shop.utils``."""
+        package = self.module_parts if self.is_package else self.module_parts[:-1]
+        base = package[: len(package) - (level - 1)] if level > 1 else package
+        if not self.module_parts:
+            base = []
+        return ".".join([*base, *([name] if name else [])]) or "." * level
+
+    def dotted_name(self, local: str) -> str | None:
+        """Where a module-level name comes from: an import, or this module."""
+        if local in self.imports:
+            return self.imports[local]
+        if local in self.function_nodes or local in self.class_attrs:
+            return ".".join([*self.module_parts, local])
+        return None
 
     def constant_string(self, node: cst.BaseExpression, class_name: str | None) -> str | None:
         """A module constant (``USER_KEY``), or a class constant (``self.KEY``, ``cls.KEY``,

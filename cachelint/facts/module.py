@@ -37,9 +37,9 @@ from cachelint.names import (
 _INIT_METHODS = ("__init__", "__post_init__", "setUp", "setup", "init_app", "__aenter__")
 
 
-def build_facts(module: cst.Module, config: Config) -> ModuleFacts:
+def build_facts(module: cst.Module, config: Config, path: str = "") -> ModuleFacts:
     """Every function's facts, plus what is needed to relate them across functions."""
-    ctx = ModuleContext(module, config)
+    ctx = ModuleContext(module, config, path)
     _prepass(ctx, module)
     counter = [0]
     module_facts = FunctionFacts("<module>", module, False, None, False)

@@ -139,8 +139,11 @@ class Walker(CallFacts):
         if isinstance(test, cst.BooleanOperation):
             left = self._miss_test(test.left)
             right = self._miss_test(test.right)
+            conjunction = isinstance(test.operator, cst.And)
             for key, body_is_miss in (left, right):
-                if key is not None and body_is_miss == isinstance(test.operator, cst.Or):
+                # ``miss and x`` / ``hit and x``: the body has the operand's polarity;
+                # ``miss or stale(v)``: the body is where the value gets refilled.
+                if key is not None and (conjunction or body_is_miss):
                     return key, body_is_miss
             return None, False
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:

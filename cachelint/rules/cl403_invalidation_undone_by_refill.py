@@ -37,7 +37,11 @@ class InvalidationUndoneByRefill(Rule):
     `"user:%s" % uid`, `"user:{}".format(uid)`, `"user:" + str(uid)`, a module
     constant template (`USER_KEY.format(uid)`, `USER_KEY % uid`), a local
     holding any of these, and a same-module key helper
-    (`def user_key(uid): return f"user:{uid}"`) all normalise to `user:{}`.
+    (`def user_key(uid): return f"user:{uid}"`) all normalise to `user:{}`. A key
+    built by a module-level helper named for keys or caches (`user_cache_key(uid)`,
+    `CacheKeys.profile(uid)`) also belongs to that helper's family, so the same
+    helper imported into another module pairs even when its template is out of
+    sight.
     Keys whose shape cannot be known (a bare parameter, an unknown function,
     an unknown prefix such as `key + ":lock"`) never pair.
 
