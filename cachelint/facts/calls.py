@@ -514,7 +514,11 @@ class CallFacts(Resolution):
             return None
         if where is None or not has_word(helper.replace(".", "_"), KEY_HELPER_WORDS):
             return None
-        return ".".join(where.lstrip(".").split(".")[-3:]) + "()"
+        # Literal string arguments name the family too: ``fragment_key("sidebar", pk)``
+        # and ``fragment_key("footer", pk)`` are two families; other arguments are holes.
+        literals = [repr(keys.string_value(a.value)) for a in key.args
+                    if not a.star and keys.string_value(a.value) is not None]
+        return ".".join(where.lstrip(".").split(".")[-3:]) + f"({', '.join(literals)})"
 
     def _key_arg(self, call: cst.Call, method: str) -> cst.BaseExpression | None:
         if method in knowledge.MULTI_KEY_METHODS:
