@@ -49,3 +49,29 @@ def cli_findings(path: Path) -> set[tuple[str, int, str]]:
     assert document["errors"] == [], document["errors"]
     return {(str(Path(d["path"]).resolve()), d["line"], d["code"])
             for d in document["diagnostics"]}
+
+
+# -- golden fix files: ``name.py`` -> ``name.fixed.py`` ---------------------------------
+
+FIXES = Path(__file__).resolve().parent.parent / "fixtures" / "fix"
+
+
+def fix_inputs(*patterns: str) -> list[Path]:
+    return sorted(p for pattern in patterns for p in FIXES.glob(pattern)
+                  if not p.name.endswith(".fixed.py"))
+
+
+def golden(path: Path) -> Path:
+    """The expected output; an input without a ``.fixed.py`` must come out unchanged."""
+    fixed = path.with_name(path.stem + ".fixed.py")
+    return fixed if fixed.exists() else path
+
+
+def fixed_copy(directory: Path, source: Path, *flags: str) -> Path:
+    """A copy of ``source`` in ``directory`` after ``cachelint check --fix``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / source.name
+    target.write_bytes(source.read_bytes())
+    code, _, err = cli("check", "--no-cache", "--fix", *flags, str(target))
+    assert code in (0, 1), err
+    return target

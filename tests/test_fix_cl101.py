@@ -15,36 +15,24 @@ import pytest
 from cachelint import fixer
 from cachelint.config import Config
 from cachelint.engine import analyse_text
-from tests.helpers import cli, cli_json
+from tests.helpers import FIXES, cli, cli_json, fix_inputs, fixed_copy, golden
 
-FIXES = Path(__file__).resolve().parent.parent / "fixtures" / "fix"
-INPUTS = sorted(p for p in FIXES.glob("cl101_*.py") if not p.name.endswith(".fixed.py"))
+INPUTS = fix_inputs("cl101_*.py")
 REGENERATE = os.environ.get("CACHELINT_REGENERATE") == "1"
 
 
-def golden(path: Path) -> Path:
-    return path.with_name(path.stem + ".fixed.py")
-
-
-def fixed_copy(tmp_path: Path, source: Path, *flags: str) -> Path:
-    target = tmp_path / source.name
-    shutil.copyfile(source, target)
-    code, _, err = cli("check", "--no-cache", "--fix", *flags, str(target))
-    assert code in (0, 1), err
-    return target
 
 
 @pytest.mark.parametrize("source", INPUTS, ids=[p.stem for p in INPUTS])
 def test_golden(tmp_path: Path, source: Path) -> None:
-    result = fixed_copy(tmp_path, source, "--unsafe-fixes").read_text()
-    if REGENERATE:
-        golden(source).write_text(result)
+    result = fixed_copy(tmp_path / "first", source, "--unsafe-fixes").read_text()
+    if REGENERATE and result != source.read_text():
+        source.with_name(source.stem + ".fixed.py").write_text(result)
     assert result == golden(source).read_text()
     cst.parse_module(result)
     # Re-linting no longer reports a fixed write, and a second --fix changes nothing.
     remaining = analyse_text(result, source.name, Config()).diagnostics
     assert all(d.fix is None for d in remaining if d.code == "CL101")
-    (tmp_path / "again").mkdir()
     again = fixed_copy(tmp_path / "again", golden(source), "--unsafe-fixes")
     assert again.read_text() == result
 
