@@ -81,16 +81,22 @@ def is_blind_delete(op: f.CacheOp) -> bool:
 
 
 def _before_commit(op: f.CacheOp) -> bool:
-    """A ``commit()`` follows in the same function and the unit of work it commits has a
-    source write: one since the previous commit, or (when nothing was committed before
-    the op) one anywhere up to that commit -- ``cache.delete(k); row.x = 1; commit()``."""
+    """A ``commit()`` follows in the same function and the op is inside the unit of work
+    it commits.  With no earlier commit in the function, that unit may hold writes made
+    by callers or callees, so any later commit counts unless the unit is visibly
+    read-only (SQL reads and no write).  After an earlier commit, only a source write
+    since then opens a new unit: ``commit(); cache.delete(k); session.add(b); commit()``
+    invalidates after the first unit, which is not a race."""
     if op.deferred:
         return False
-    commits = op.function.commit_indexes
-    later = [c for c in commits if c > op.index]
+    fn = op.function
+    later = [c for c in fn.commit_indexes if c > op.index]
     if not later:
         return False
-    earlier = [c for c in commits if c < op.index]
-    start = max(earlier, default=0)
-    end = op.index if earlier else min(later)
-    return any(start < w < end for w in op.function.source_write_indexes)
+    earlier = [c for c in fn.commit_indexes if c < op.index]
+    if not earlier:
+        end = min(later)
+        writes = any(w < end for w in fn.source_write_indexes)
+        return writes or not any(r < end for r in fn.sql_read_indexes)
+    start = max(earlier)
+    return any(start < w < op.index for w in fn.source_write_indexes)

@@ -123,6 +123,17 @@ CASES = {
         """,
         [],
     ),
+    "a callee's writes committed after the cache write": (
+        """
+        from flask_caching import Cache
+        cache = Cache()
+        def refresh_notices(db):
+            notices = load_notices()
+            cache.set("notices", notices)
+            db.session.commit()
+        """,
+        [(5, "CL402")],
+    ),
     "a new unit of work after a commit": (
         """
         from django.core.cache import cache

@@ -289,6 +289,8 @@ class CallFacts(Resolution):
             session = base in knowledge.SESSION_NAMES or base.endswith("session")
             if method == "execute" and call.args:
                 is_write = self._writes_sql(call.args[0].value)
+                if not is_write:
+                    self.facts.sql_read_indexes.append(self.next_index())
             elif method == "delete":  # ``session.delete(row)``, ``Model.objects.filter().delete()``
                 is_write = session or self._is_orm_chain(receiver)
             elif session:

@@ -17,9 +17,14 @@ class InvalidateBeforeCommit(Rule):
     - inside `with transaction.atomic():` or a function decorated with
       `@transaction.atomic` / `@transaction.atomic(using=...)` (Django);
     - inside `with session.begin():` / `with engine.begin() as conn:` (SQLAlchemy);
-    - before the `session.commit()` / `conn.commit()` that follows, in the same
-      function, a write to the source of truth (`session.add()`, `.save()`,
-      `cursor.execute("UPDATE ...")`, `session.execute(update(...))`...).
+    - before a `session.commit()` / `conn.commit()` later in the same function.
+      When the function committed nothing before the cache call, the commit may
+      carry writes made there or by callers and callees, so it counts unless the
+      unit is visibly read-only (it only `execute()`s `SELECT`s). After an earlier
+      commit, only a write to the source of truth since then (`session.add()`,
+      `.save()`, `cursor.execute("UPDATE ...")`, `session.execute(update(...))`...)
+      opens a new unit of work: a delete right after a commit belongs to the unit
+      that just committed.
 
     A delete deferred with `transaction.on_commit(...)` (through `functools.partial`
     or a `lambda`) runs after the commit and is not reported here.
