@@ -136,11 +136,11 @@ class CallFacts(Resolution):
             self.call(call, awaited)
 
     def call(self, call: cst.Call, awaited: bool) -> None:
-        if self.locks:
-            callee = self._local_callee(call)
-            if callee is not None:
-                for region in self.locks:
-                    region.calls.append(callee)
+        callee = self._local_callee(call)
+        if callee is not None:
+            self.facts.callees.add(callee)
+            for region in self.locks:
+                region.calls.append(callee)
         pair = method_call(call)
         if pair is None:
             if self.ctx.qualify(call.func) == "functools.partial":

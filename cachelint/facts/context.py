@@ -37,6 +37,8 @@ class ModuleContext:
         self.env: dict[str, Binding] = {}
         self.string_constants: dict[str, str] = {}
         self.class_attrs: dict[str, dict[str, Kind]] = {}
+        # Methods that return a lock: ``def _get_lock(self): ... return self._lock``.
+        self.method_kinds: dict[str, dict[str, Kind]] = {}
         self.function_nodes: dict[str, cst.FunctionDef] = {}
         self.key_helpers: dict[str, str] = {}
         # Functions registered as handlers at module level: ``post_save.connect(fn)``,

@@ -128,6 +128,7 @@ class FunctionFacts:
     commit_indexes: list[int] = field(default_factory=list)
     source_write_indexes: list[int] = field(default_factory=list)
     sql_read_indexes: list[int] = field(default_factory=list)  # ``execute()`` of non-writing SQL
+    callees: set[str] = field(default_factory=set)  # same-module functions and methods called
     return_tags: set[str] = field(default_factory=set)
     attribute_reads: dict[str, set[str]] = field(default_factory=dict)
     dict_literals: dict[str, cst.Dict] = field(default_factory=dict)

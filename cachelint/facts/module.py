@@ -214,6 +214,57 @@ def _class_attributes(ctx: ModuleContext, node: cst.ClassDef, counter: list[int]
                     kind = walker.kind_of(small.value, use_heuristic=False)
                 if kind is not None:
                     attrs[small.target.value] = kind
+    methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+    for method in methods:
+        _lazy_locks(walker, method, attrs)
+    for method in methods:
+        kind = _returned_lock(walker, method, attrs)
+        if kind is not None:
+            ctx.method_kinds.setdefault(node.name.value, {})[method.name.value] = kind
+
+
+def _self_name(node: cst.FunctionDef) -> str | None:
+    params = node.params.params
+    return params[0].name.value if params else None
+
+
+def _lazy_locks(walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind]) -> None:
+    """``if self._lock is None: self._lock = asyncio.Lock()`` in any method types
+    ``self._lock`` as that lock (locks are often created lazily, inside the event loop)."""
+    self_name = _self_name(method)
+    for item in descendants(method.body):
+        if not isinstance(item, cst.Assign) or not isinstance(item.value, cst.Call):
+            continue
+        for target in item.targets:
+            attr = target.target
+            if isinstance(attr, cst.Attribute) and isinstance(attr.value, cst.Name) \
+                    and attr.value.value == self_name:
+                kind = walker.kind_of(item.value, use_heuristic=False)
+                if kind is not None and kind.role == "process_lock":
+                    attrs.setdefault(attr.attr.value, kind)
+
+
+def _returned_lock(
+    walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind]
+) -> Kind | None:
+    """The lock every ``return`` of ``method`` gives: ``return self._lock`` or
+    ``return asyncio.Lock()``."""
+    self_name = _self_name(method)
+    kinds: list[Kind | None] = []
+    for item in descendants(method.body):
+        if isinstance(item, (cst.FunctionDef, cst.Lambda)):
+            return None  # a nested function's returns are not this method's
+        if not isinstance(item, cst.Return) or item.value is None:
+            continue
+        value = item.value
+        if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) \
+                and value.value.value == self_name:
+            kinds.append(attrs.get(value.attr.value))
+        else:
+            kinds.append(walker.kind_of(value, use_heuristic=False))
+    if kinds and all(k is not None and k.role == "process_lock" for k in kinds):
+        return kinds[0]
+    return None
 
 
 def _is_consumer(ctx: ModuleContext, node: cst.FunctionDef) -> bool:

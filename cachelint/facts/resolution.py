@@ -145,6 +145,10 @@ class Resolution:
                 return Kind("other")
             return None
         receiver, method = pair
+        if isinstance(receiver, cst.Name) and receiver.value == self.self_name:
+            returned = ctx.method_kinds.get(self.facts.class_name or "", {}).get(method)
+            if returned is not None:
+                return returned
         base = self._resolve_kind(receiver)
         if base is None:
             base = ctx.heuristic_kind(receiver)

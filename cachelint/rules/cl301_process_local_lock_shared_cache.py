@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cachelint.diagnostics import Diagnostic
-from cachelint.facts import CacheOp
+from cachelint.facts import CacheOp, FunctionFacts
 from cachelint.rules import Rule, RuleContext
 
 
@@ -17,8 +17,8 @@ class ProcessLocalLockSharedCache(Rule):
     around reads or writes of a **shared** cache. Locks are resolved through
     module and class attributes, `self.x = ...` in `__init__` and locals; only
     cache calls written inside the locked block count, and calls to functions or
-    methods of the same module that make such calls themselves (one hop:
-    `self.refresh()`, `super().get(key)`).
+    methods of the same module that make such calls, themselves or through
+    the functions they call (`self.refresh()`, `super().get(key)`).
 
     ## Why is this bad?
     The lock excludes only threads (or tasks) of one process, or processes of one
@@ -59,12 +59,7 @@ class ProcessLocalLockSharedCache(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
-        # Functions that touch a shared cache themselves: a locked call to one counts.
-        touching: dict[str, CacheOp] = {}
-        for function in ctx.facts.functions:
-            shared = [op for op in function.ops if op.shared and op.category != "safe"]
-            if shared:
-                touching.setdefault(function.name, shared[0])
+        touching = _touching_shared_cache(ctx.facts.functions)
         for function in ctx.facts.functions:
             for region in function.lock_regions:
                 shared = [op for op in region.ops if op.shared]
@@ -78,3 +73,25 @@ class ProcessLocalLockSharedCache(Rule):
                     "other processes and hosts are not excluded and still race; use a "
                     "distributed lock or an atomic compare-and-set (set_if_newer)",
                 )
+
+
+def _touching_shared_cache(functions: list[FunctionFacts]) -> dict[str, CacheOp]:
+    """Same-module functions that reach a shared cache, themselves or through the
+    functions they call (``self._load()`` -> ``super().get()`` -> ``redis.get``): a
+    locked call to one counts."""
+    touching: dict[str, CacheOp] = {}
+    for function in functions:
+        shared = [op for op in function.ops if op.shared and op.category != "safe"]
+        if shared:
+            touching.setdefault(function.name, shared[0])
+    changed = True
+    while changed:
+        changed = False
+        for function in functions:
+            if function.name in touching:
+                continue
+            reached = next((touching[c] for c in sorted(function.callees) if c in touching), None)
+            if reached is not None:
+                touching[function.name] = reached
+                changed = True
+    return touching
