@@ -16,6 +16,7 @@ from cachelint.facts.model import (
     Binding,
     CacheOp,
     FunctionFacts,
+    Kind,
     ModuleFacts,
 )
 from cachelint.facts.syntax import (
