@@ -416,7 +416,22 @@ class CallFacts(Resolution):
             self._check_clock_versions(roots, f"written to the cache with `{method}()`")
             if value is not None:
                 self._check_versioned_payload(value, "written to the cache")
+                self._note_cached_clocks(value, roots)
         return True
+
+    def _note_cached_clocks(self, value: cst.BaseExpression, roots: set[str]) -> None:
+        """``cache.set_many({k: now for k in keys})``, ``cache.set(k, (time(), rows))``."""
+        clocks: list[cst.BaseExpression] = [
+            n for n in [value, *descendants(value)] if isinstance(n, cst.Call) and self.clock_expr(n)
+        ]
+        for name in sorted(roots):
+            binding = self.lookup(name)
+            if binding is not None and binding.clock and binding.value is not None:
+                clocks.append(binding.value)
+        for clock in clocks:
+            self.facts.cached_clocks.append(ClockUse(
+                clock, "written to the cache as a timestamp that this module compares "
+                "between cached entries to decide which one is kept"))
 
     def _callable_default(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, cst.Lambda):

@@ -129,6 +129,10 @@ class FunctionFacts:
     source_write_indexes: list[int] = field(default_factory=list)
     sql_read_indexes: list[int] = field(default_factory=list)  # ``execute()`` of non-writing SQL
     callees: set[str] = field(default_factory=set)  # same-module functions and methods called
+    # ``if stamp >= max(cached.values())``: two cached values ordered against each other.
+    compares_cached_order: bool = False
+    # Clocks written into a cache value; versions only if the module orders cached values.
+    cached_clocks: list[ClockUse] = field(default_factory=list)
     return_tags: set[str] = field(default_factory=set)
     attribute_reads: dict[str, set[str]] = field(default_factory=dict)
     dict_literals: dict[str, cst.Dict] = field(default_factory=dict)

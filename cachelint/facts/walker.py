@@ -261,6 +261,8 @@ class Walker(CallFacts):
                           for t in comparison.comparisons)
             if ordered and any(version_named(o) for o in operands):
                 clocks.extend(o for o in operands if self.clock_or_hop(o))
+            if ordered and sum(CACHE in self.provenance(o)[0] for o in operands) >= 2:
+                self.facts.compares_cached_order = True
         # The body is walked only for the rare test that compares a clock with a version.
         if clocks and writes_cache_text(node.body):
             for operand in clocks:

@@ -20,6 +20,10 @@ class TimestampAsVersion(Rule):
     (`now = time.time(); ... version=now`), and a local named like a version
     (`version = int(time.time() * 1e6)`) is reported once it is written to a cache
     or passed to a function named like a version (`_set_cache_version(..., version)`).
+    A clock written into a cache value (`cache.set(k, (time(), rows))`,
+    `set_many({k: now for k in keys})`) is reported when the same module orders
+    cached values against each other (`if computed_at >= max(cached.values())`):
+    there the stored time decides which cached entry is kept.
 
     ## Why is this bad?
     Wall clocks drift between hosts and jump (NTP, leap smearing, VM pauses), and
@@ -59,8 +63,11 @@ class TimestampAsVersion(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
         seen: set[int] = set()
-        for function in ctx.facts.functions:
-            for use in function.clock_uses:
+        functions = ctx.facts.functions
+        orders_cached = any(function.compares_cached_order for function in functions)
+        for function in functions:
+            uses = function.clock_uses + (function.cached_clocks if orders_cached else [])
+            for use in uses:
                 if id(use.node) in seen:
                     continue
                 seen.add(id(use.node))
