@@ -54,7 +54,7 @@ def write_race(op: f.CacheOp, module: f.ModuleFacts) -> str | None:
     """The code of the race this write is, or None when it is not a race."""
     if not is_blind_write(op):
         return None
-    if op.version_guard is not None:
+    if op.version_guard is not None or op.version_bump:
         return "CL103"
     if op.in_transaction or _before_commit(op):
         return "CL402"

@@ -399,6 +399,7 @@ class CallFacts(Resolution):
             in_watch_transaction=receiver_text in self.watched,
             receiver_text=receiver_text,
             version_guard=self.guards[-1].comparison if self.guards else None,
+            version_bump=category == "write" and self._is_version_bump(key_text, value),
             constant_value=value is not None and (is_constant(value) or self._is_trivial(value)),
             lock_like=False,
             transaction=self.transactions[-1][0] if self.transactions else None,
@@ -557,6 +558,41 @@ class CallFacts(Resolution):
             return None
         arg = positional(call, index)
         return arg.value if arg is not None else None
+
+    def read_keys(self, node: cst.BaseExpression, hop: bool = False) -> set[str]:
+        """Key texts of the cache reads a value derives from (``current = cache.get(k)``;
+        with ``hop``, also ``bumped = cache.get(k) + 1``)."""
+        found: set[str] = set()
+        for current in [node, *descendants(node)]:
+            if isinstance(current, cst.Name):
+                binding = self.lookup(current.value)
+                if binding is not None and binding.cache_read_key is not None:
+                    found.add(binding.cache_read_key)
+                elif hop and binding is not None and binding.value is not None:
+                    found |= self.read_keys(binding.value)
+            elif isinstance(current, cst.Call):
+                key = self._cache_read_key(current)
+                if key is not None:
+                    found.add(key)
+        return found
+
+    def _is_version_bump(
+        self, key_text: str | None, value: cst.BaseExpression | None
+    ) -> bool:
+        """``cache.set(version_key, cache.get(version_key, 0) + 1)``, also through a local:
+        a version read, computed on and written back to the same key."""
+        if key_text is None or value is None:
+            return False
+        computed = value
+        if isinstance(value, cst.Name):
+            binding = self.lookup(value.value)
+            computed = binding.value if binding is not None and binding.value is not None \
+                else value
+        if not any(isinstance(n, cst.BinaryOperation) for n in [computed, *descendants(computed)]):
+            return False
+        named = has_word(key_text, knowledge.VERSION_WORDS) or has_word(
+            self.ctx.module.code_for_node(value), knowledge.VERSION_WORDS)
+        return named and key_text in self.read_keys(value, hop=True)
 
     def _cache_read_key(self, node: cst.BaseExpression) -> str | None:
         node = unwrap_await(node)

@@ -79,6 +79,8 @@ class CacheOp:
     # ``transaction.on_commit(partial(cache.delete, key))`` or a lambda passed to on_commit.
     deferred: bool = False
     guard: VersionGuard | None = None  # the check behind ``version_guard``
+    # ``cache.set(vkey, cache.get(vkey) + 1)``: read, bumped and written back non-atomically.
+    version_bump: bool = False
     standalone: bool = False  # the whole expression statement: its result is unused
 
     @property

@@ -232,22 +232,8 @@ class Walker(CallFacts):
             if cached is None:
                 continue
             return VersionGuard(node, statement, cached, newer_operand(node, cached),
-                                frozenset(self._read_keys(cached)))
+                                frozenset(self.read_keys(cached)))
         return None
-
-    def _read_keys(self, node: cst.BaseExpression) -> set[str]:
-        """Key texts of the cache reads a value derives from (``current = cache.get(k)``)."""
-        found: set[str] = set()
-        for current in [node, *descendants(node)]:
-            if isinstance(current, cst.Name):
-                binding = self.lookup(current.value)
-                if binding is not None and binding.cache_read_key is not None:
-                    found.add(binding.cache_read_key)
-            elif isinstance(current, cst.Call):
-                key = self._cache_read_key(current)
-                if key is not None:
-                    found.add(key)
-        return found
 
     def _check_clock_comparison(self, node: cst.If) -> None:
         """``if entry["version"] < time.time(): cache.set(...)``: the clock orders writes."""

@@ -18,6 +18,11 @@ class NonAtomicVersionCheck(Rule):
     - the write inside the check: `if cached is None or cached["version"] < version: cache.set(...)`;
     - the write after an early exit: `if cached and cached["version"] >= version: return`.
 
+    A version bumped by hand is the same race without a comparison: a cached value
+    read from a key named like a version (or into a local named so), computed on
+    and written back to the same key (`cache.set(version_key,
+    cache.get(version_key, 0) + 1)`).
+
     The comparison must involve a value read from the cache and something named
     as an ordering token (`version`, `ver`, `seq`, `revision`, `generation`,
     `lsn`, `updated_at`, `modified`, `timestamp`, `ts`...). Checks made
@@ -134,6 +139,15 @@ class NonAtomicVersionCheck(Rule):
                 if id(check) in reported:
                     continue
                 reported.add(id(check))
+            if check is None:  # a version bump
+                yield self.report(
+                    op.call,
+                    f"version read, bumped and written back with `{op.method}()` in separate "
+                    "round trips: two concurrent bumps write the same version and one "
+                    "invalidation is lost; bump atomically (`incr`, INCR) or write with "
+                    "set_if_newer (no automatic fix)",
+                )
+                continue
             outcome = version_check.build(op, ctx.module, ctx.config)
             message = (
                 f"version checked and `{op.method}()` written in separate round trips: another "
