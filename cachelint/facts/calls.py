@@ -479,19 +479,50 @@ class CallFacts(Resolution):
                 return None
             return self.ctx.string_constants.get(node.value)
         if isinstance(node, cst.Attribute):
-            return self.ctx.constant_string(node, self.facts.class_name)
+            found = self.ctx.constant_string(node, self.facts.class_name)
+            if found is None and self.attr_owner is not None:
+                found = self.ctx.string_constants.get(f"{self.attr_owner}.{node.attr.value}")
+            if found is None and isinstance(node.value, cst.Name) \
+                    and node.value.value in {self.self_name, "cls"}:
+                found = self.ctx.key_helpers.get(node.attr.value)  # a ``@property`` key
+            return found
         if isinstance(node, cst.Call):
             name = call_name(node)
             if name is not None and name in self.ctx.key_helpers:
                 return self.ctx.key_helpers[name]
         return None
 
+    def _owner_families(self, key: cst.BaseExpression) -> list[str]:
+        """``self.html_cache_key % self.id`` in a base class, ``obj.html_cache_key % obj.id``
+        in a function: one family per class of this module that defines the attribute
+        as a string constant."""
+        nodes = [key, *descendants(key)]
+        if isinstance(key, cst.Name):
+            binding = self.env.get(key.value)
+            if binding is not None and binding.value is not None:
+                nodes += [binding.value, *descendants(binding.value)]
+        attrs = {n.attr.value for n in nodes if isinstance(n, cst.Attribute)}
+        owners = sorted({name.rsplit(".", 1)[0] for name in self.ctx.string_constants
+                         if "." in name and name.rsplit(".", 1)[1] in attrs})
+        found: list[str] = []
+        for owner in owners:
+            self.attr_owner = owner
+            try:
+                family = keys.family(key, self.key_resolver)
+            finally:
+                self.attr_owner = None
+            if family is not None:
+                found.append(family)
+        return found
+
     def _key_families(self, call: cst.Call, key: cst.BaseExpression | None) -> tuple[str, ...]:
         """Every key family the call touches: one key, or the literal keys of a ``*_many``
         call (``delete_many([f"a:{x}", f"b:{x}"])``, ``set_many({f"a:{x}": v})``)."""
         if key is not None:
-            found = (keys.family(key, self.key_resolver), self._key_helper_identity(key))
-            return tuple(f for f in found if f is not None)
+            family = keys.family(key, self.key_resolver)
+            found = [family] if family is not None else self._owner_families(key)
+            identity = self._key_helper_identity(key)
+            return tuple(dict.fromkeys(found + ([identity] if identity is not None else [])))
         first = positional(call, 0)
         if first is None:
             return ()
@@ -594,19 +625,55 @@ class CallFacts(Resolution):
             self.ctx.module.code_for_node(value), knowledge.VERSION_WORDS)
         return named and key_text in self.read_keys(value, hop=True)
 
-    def _cache_read_key(self, node: cst.BaseExpression) -> str | None:
+    def _cache_read_key(self, node: cst.BaseExpression, hop: bool = True) -> str | None:
+        """The key text a shared-cache read reads, also through a small same-module
+        getter (``self.get_cached_schema()`` around ``redis.get(self._schema_key)``)."""
         node = unwrap_await(node)
+        if not isinstance(node, cst.Call):
+            return None
         pair = method_call(node)
-        if pair is None or not isinstance(node, cst.Call):
-            return None
+        if pair is None or pair[1] not in knowledge.READ_METHODS:
+            return self._getter_key(node) if hop else None
         receiver, method = pair
-        if method not in knowledge.READ_METHODS:
-            return None
         kind = self.kind_of(receiver)
         if kind is None or kind.role != "shared":
-            return None
+            return self._getter_key(node) if hop else None
         key = self._key_arg(node, method)
         return self.ctx.module.code_for_node(key) if key is not None else None
+
+    def _getter_key(self, call: cst.Call) -> str | None:
+        """The key of a getter of at most four statements that returns one shared-cache
+        read of a key built only from ``self`` and module names, so that its text means
+        the same key here."""
+        name = self._local_callee(call)
+        if name is None:
+            return None
+        owner = self.facts.class_name if isinstance(call.func, cst.Attribute) else None
+        node = self.ctx.method_nodes.get(owner, {}).get(name) if owner is not None \
+            else self.ctx.function_nodes.get(name)
+        if node is None or node is self.facts.node or not isinstance(node.body, cst.IndentedBlock) \
+                or len(node.body.body) > 4:
+            return None
+        reads = [n for n in descendants(node.body) if isinstance(n, cst.Call)
+                 and self._cache_read_key(n, hop=False) is not None]
+        returns = any(isinstance(n, cst.Return) and n.value is not None
+                      for n in descendants(node.body))
+        if len(reads) != 1 or not returns:
+            return None
+        pair = method_call(reads[0])
+        key = self._key_arg(reads[0], pair[1]) if pair is not None else None
+        if key is None:
+            return None
+        ctx = self.ctx
+        known = ctx.imports.keys() | ctx.string_constants.keys() | ctx.function_nodes.keys()
+        if owner is not None and node.params.params:
+            known |= {node.params.params[0].name.value}
+        nodes = [key, *descendants(key)]
+        attrs = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
+        names = [n.value for n in nodes if isinstance(n, cst.Name) and id(n) not in attrs]
+        if any(n not in known for n in names):
+            return None
+        return ctx.module.code_for_node(key)
 
     def _is_trivial(self, value: cst.BaseExpression) -> bool:
         """Literals, UPPER_CASE constants, clocks, fresh tokens and row identifiers: a

@@ -39,6 +39,7 @@ class ModuleContext:
         self.class_attrs: dict[str, dict[str, Kind]] = {}
         # Methods that return a lock: ``def _get_lock(self): ... return self._lock``.
         self.method_kinds: dict[str, dict[str, Kind]] = {}
+        self.method_nodes: dict[str, dict[str, cst.FunctionDef]] = {}
         self.function_nodes: dict[str, cst.FunctionDef] = {}
         self.key_helpers: dict[str, str] = {}
         # Functions registered as handlers at module level: ``post_save.connect(fn)``,

@@ -216,6 +216,7 @@ def _class_attributes(ctx: ModuleContext, node: cst.ClassDef, counter: list[int]
                 if kind is not None:
                     attrs[small.target.value] = kind
     methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+    ctx.method_nodes[node.name.value] = {m.name.value: m for m in methods}
     for method in methods:
         _lazy_locks(walker, method, attrs)
     for method in methods:

@@ -65,6 +65,9 @@ class Resolution:
         self.except_depth = 0  # inside ``except`` handlers
         self.statement_call: cst.BaseExpression | None = None  # the call of an Expr statement
         self.key_hops: list[str] = []  # locals being followed while resolving a key
+        # The class whose constants ``obj.attr`` names while trying each class that
+        # defines ``attr`` (a base class method reading a subclass's key template).
+        self.attr_owner: str | None = None
         self.assigned_into: dict[str, set[str]] = {}  # ``row.x = v``: row -> roots of v
         self.nested: list[tuple[cst.FunctionDef, str | None]] = []
         self.open_acquires: dict[str, LockRegion] = {}

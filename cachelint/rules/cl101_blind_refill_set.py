@@ -16,7 +16,8 @@ class BlindRefillSet(Rule):
     from the source of truth in the same function (ORM query, SQLAlchemy session,
     DB-API fetch, HTTP call, or a call named `fetch*`, `load*`, `query*`, `lookup*`,
     `read*`, `find*`, `compute*`, `build*`, `render*`), or writes on the miss branch
-    of a read of the same key, or sits in a function named for refilling
+    of a read of the same key (made here or by a small same-module getter such as
+    `self.cached_stats()`), or sits in a function named for refilling
     (`refresh`, `refill`, `reload`, `warm`, `prime`, `rebuild`, `repopulate`).
 
     ## Why is this bad?

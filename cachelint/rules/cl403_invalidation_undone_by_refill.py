@@ -37,7 +37,11 @@ class InvalidationUndoneByRefill(Rule):
     `"user:%s" % uid`, `"user:{}".format(uid)`, `"user:" + str(uid)`, a module
     constant template (`USER_KEY.format(uid)`, `USER_KEY % uid`), a local
     holding any of these, and a same-module key helper
-    (`def user_key(uid): return f"user:{uid}"`) all normalise to `user:{}`. A key
+    (`def user_key(uid): return f"user:{uid}"`, also as a `@property` read as
+    `self.user_key`) all normalise to `user:{}`. A class constant read through an
+    object of unknown class (`obj.html_key % obj.id`, or `self.html_key` in a base
+    class) belongs to the family of every class in the module that defines it. A
+    key
     built by a module-level helper named for keys or caches (`user_cache_key(uid)`,
     `CacheKeys.profile(uid)`) also belongs to that helper's family, so the same
     helper imported into another module pairs even when its template is out of
