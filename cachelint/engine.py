@@ -188,7 +188,7 @@ def analyse_text(
     if not might_have_findings(text, config):
         return result
     rules = enabled_rules(config, path) if rules is None else rules
-    if not rules:
+    if not rules and not collect_sites:
         return result
 
     def analyse() -> None:

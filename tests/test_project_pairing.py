@@ -201,6 +201,12 @@ def test_check_pairs_deletes_with_refills_in_other_files() -> None:
     assert f"blind refill at {TASKS}:15:" in found[(TASKS, 20, "CL403")]
 
 
+def test_selecting_only_cl403_still_pairs() -> None:
+    # The refills are CL101 sites: pairing needs them even when CL101 is not reported.
+    found = set(cli_findings_with_messages(PROJECT, "--select", "CL403"))
+    assert found == {f for f in PROJECT_FINDINGS if f[2] == "CL403"}
+
+
 def test_flake8_pairs_within_one_file_only() -> None:
     files = sorted(PROJECT.glob("*.py"))
     found = {(Path(p), line, code) for p, line, code in flake8_findings(files)}

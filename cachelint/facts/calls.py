@@ -552,6 +552,9 @@ class CallFacts(Resolution):
         func = key.func
         if isinstance(func, cst.Name):
             helper, where = func.value, self.ctx.dotted_name(func.value)
+            local = self.env.get(func.value)
+            if local is not None and local.local_function is not None:
+                where = ".".join([*self.ctx.module_parts, local.local_function])
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             owner = func.value.value
             if owner in {"self", "cls"} and self.facts.class_name is not None:

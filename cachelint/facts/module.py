@@ -25,6 +25,7 @@ from cachelint.facts.syntax import (
 )
 from cachelint.facts.walker import Walker
 from cachelint.names import (
+    call_name,
     descendants,
     has_word,
     keyword,
@@ -106,17 +107,20 @@ def _prepass(ctx: ModuleContext, module: cst.Module) -> None:
                 if isinstance(item, cst.SimpleStatementLine):
                     for small in item.body:
                         _record_string_constant(ctx, small, f"{statement.name.value}.")
-    for statement in module.body:  # helpers may use constants defined after them
-        if isinstance(statement, cst.FunctionDef):
-            helper = _key_helper_template(ctx, statement, None)
-            if helper is not None:
-                ctx.key_helpers[statement.name.value] = helper
-        elif isinstance(statement, cst.ClassDef):
-            for item in statement.body.body:
-                if isinstance(item, cst.FunctionDef):
-                    helper = _key_helper_template(ctx, item, statement.name.value)
-                    if helper is not None:
-                        ctx.key_helpers[item.name.value] = helper
+    # Helpers may use constants defined after them, and other helpers: the second pass
+    # resolves ``def get_key(self): return self.build_key(self.pk)``.
+    for _ in range(2):
+        for statement in module.body:
+            if isinstance(statement, cst.FunctionDef):
+                helper = _key_helper_template(ctx, statement, None)
+                if helper is not None:
+                    ctx.key_helpers[statement.name.value] = helper
+            elif isinstance(statement, cst.ClassDef):
+                for item in statement.body.body:
+                    if isinstance(item, cst.FunctionDef):
+                        helper = _key_helper_template(ctx, item, statement.name.value)
+                        if helper is not None:
+                            ctx.key_helpers[item.name.value] = helper
 
 
 def _record_connected_handler(ctx: ModuleContext, node: cst.BaseExpression) -> None:
@@ -190,7 +194,13 @@ def _key_helper_template(
     ret = last.body[0]
     if not isinstance(ret, cst.Return) or ret.value is None:
         return None
-    return keys.family(ret.value, lambda n: ctx.constant_string(n, class_name))
+    def resolve(node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Call):
+            name = call_name(node)
+            return ctx.key_helpers.get(name) if name is not None else None
+        return ctx.constant_string(node, class_name)
+
+    return keys.family(ret.value, resolve)
 
 
 
@@ -322,7 +332,8 @@ def _walk_function(
 ) -> tuple[FunctionFacts, Walker]:
     consumer = _is_consumer(ctx, node)
     facts = FunctionFacts(node.name.value, node, node.asynchronous is not None, owner, consumer)
-    env = {name: Binding(set(b.tags), set(b.roots), b.kind, b.value) for name, b in outer.items()}
+    env = {name: Binding(set(b.tags), set(b.roots), b.kind, b.value,
+                         local_function=b.local_function) for name, b in outer.items()}
     params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
     if isinstance(node.params.star_kwarg, cst.Param):
         params.append(node.params.star_kwarg)

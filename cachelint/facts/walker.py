@@ -67,6 +67,9 @@ class Walker(CallFacts):
                 self.small_statement(small)
         elif isinstance(node, cst.FunctionDef):
             self.nested.append((node, self.facts.class_name))
+            if self.facts.node is not self.ctx.module:
+                name = node.name.value
+                self.env[name] = Binding(local_function=f"<locals>.{name}#{self.next_index()}")
         elif isinstance(node, cst.ClassDef):
             pass  # classes are walked from the module level
         elif isinstance(node, cst.If):

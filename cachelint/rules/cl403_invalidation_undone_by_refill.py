@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +141,7 @@ class InvalidationUndoneByRefill(Rule):
 
 
 def message(family: str, refill_site: str, no_fix_reason: str | None = None) -> str:
+    family = re.sub(r"#\d+", "", family)  # a local helper's unique suffix
     text = (
         f"blind delete of `{family}` is undone by the blind refill at {refill_site}: a refill "
         "that read the old row can land after this delete; version the refill "
