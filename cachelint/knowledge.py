@@ -226,6 +226,13 @@ SOURCE_WRITE_METHODS: frozenset[str] = frozenset(
     {"save", "create", "update", "bulk_create", "bulk_update", "update_or_create",
      "get_or_create", "commit", "flush", "executemany"}
 )
+# The queryset API, called on ``self`` inside a custom ``Manager``/``QuerySet`` class.
+QUERYSET_METHODS: frozenset[str] = frozenset(
+    {"all", "filter", "exclude", "get", "first", "last", "values", "values_list", "annotate",
+     "aggregate", "count", "exists", "in_bulk", "select_related", "prefetch_related",
+     "order_by", "only", "defer", "create", "get_or_create", "update_or_create",
+     "bulk_create", "bulk_update", "update", "delete"}
+)
 SQL_WRITE_WORDS: tuple[str, ...] = ("insert", "update", "delete", "replace", "upsert", "merge")
 
 # Words in a function name that say it refills a cache (whole snake_case words).

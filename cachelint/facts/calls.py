@@ -283,6 +283,7 @@ class CallFacts(Resolution):
                 method in {"save", "commit", "flush", "executemany"}
                 or any(p in knowledge.ORM_MANAGERS for p in chain.split("."))
                 or self._is_orm_chain(receiver)
+                or self._manager_self(receiver)
             )
         elif method in {"execute", "add", "add_all", "merge", "delete"}:
             base = (terminal_name(receiver) or "").lstrip("_").lower()

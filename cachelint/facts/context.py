@@ -40,6 +40,7 @@ class ModuleContext:
         # Methods that return a lock: ``def _get_lock(self): ... return self._lock``.
         self.method_kinds: dict[str, dict[str, Kind]] = {}
         self.method_nodes: dict[str, dict[str, cst.FunctionDef]] = {}
+        self.manager_classes: set[str] = set()  # Django ``Manager``/``QuerySet`` subclasses
         self.function_nodes: dict[str, cst.FunctionDef] = {}
         self.key_helpers: dict[str, str] = {}
         # Functions registered as handlers at module level: ``post_save.connect(fn)``,

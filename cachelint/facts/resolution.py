@@ -228,7 +228,9 @@ class Resolution:
             if method in knowledge.ORM_MANAGERS:
                 return {SOURCE}
             chain = dotted(call.func) or ""
-            if any(part in knowledge.ORM_MANAGERS for part in chain.split(".")[:-1]):
+            if any(part in knowledge.ORM_MANAGERS for part in chain.split(".")[:-1]) or (
+                self._manager_self(receiver) and method in knowledge.QUERYSET_METHODS
+            ):
                 if method in {"create", "get_or_create", "update_or_create"}:
                     return {WRITTEN, SOURCE}
                 return {SOURCE}
@@ -271,12 +273,20 @@ class Resolution:
         return set()
 
     def _is_orm_chain(self, node: cst.BaseExpression) -> bool:
-        """``User.objects.filter(...).order_by(...)``: a queryset."""
+        """``User.objects.filter(...).order_by(...)``: a queryset; inside a custom manager,
+        ``self.filter(...)`` too."""
         while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
             if isinstance(node, cst.Attribute) and node.attr.value in knowledge.ORM_MANAGERS:
                 return True
+            if isinstance(node, cst.Attribute) and self._manager_self(node.value) \
+                    and node.attr.value in knowledge.QUERYSET_METHODS:
+                return True
             node = node.func if isinstance(node, cst.Call) else node.value
         return False
+
+    def _manager_self(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Name) and node.value == self.self_name \
+            and self.facts.class_name in self.ctx.manager_classes
 
     def clock_expr(self, node: cst.BaseExpression) -> bool:
         """A wall or process clock, possibly converted (``int(time.time() * 1000)``)."""
