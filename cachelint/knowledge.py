@@ -226,6 +226,9 @@ SOURCE_WRITE_METHODS: frozenset[str] = frozenset(
     {"save", "create", "update", "bulk_create", "bulk_update", "update_or_create",
      "get_or_create", "commit", "flush", "executemany"}
 )
+# Django's and DRF's generic views: ``self.get_object()`` reads the row of the request.
+VIEW_OBJECT_GETTERS: frozenset[str] = frozenset({"get_object", "get_queryset"})
+
 # The queryset API, called on ``self`` inside a custom ``Manager``/``QuerySet`` class.
 QUERYSET_METHODS: frozenset[str] = frozenset(
     {"all", "filter", "exclude", "get", "first", "last", "values", "values_list", "annotate",

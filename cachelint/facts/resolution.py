@@ -239,6 +239,9 @@ class Resolution:
             base = terminal_name(receiver) or ""
             if is_model_getter(base, method):
                 return {SOURCE}
+            if method in knowledge.VIEW_OBJECT_GETTERS and isinstance(receiver, cst.Name) \
+                    and receiver.value == self.self_name:
+                return {SOURCE}
             if method in knowledge.SESSION_READ_METHODS and (
                 base.lstrip("_").lower() in knowledge.SESSION_NAMES
                 or base.lower().endswith(("session", "cursor", "conn", "connection"))
