@@ -98,6 +98,10 @@ class CallFacts(Resolution):
         read = self._cache_read_key(unwrapped)
         if read is not None:
             binding.cache_read_key = read
+        elif not augment and not is_constant(unwrapped):
+            # ``data = load()`` on the miss branch: ``if data:`` now tests the loaded
+            # value, not the cached one.  (``data = None`` before the read keeps it.)
+            binding.cache_read_key = None
 
     def absorb(self, name: str, value: cst.BaseExpression) -> None:
         """A local container takes in ``value`` (``items.append(row)``, ``d[k] = row``)."""
