@@ -329,6 +329,11 @@ SHARED_NAME_PATTERN = (
     r"|_(cache|redis|rds|mc|memcache|memcached|region)$"
     r"|^(cache|redis|memcache|memcached|mc)_(client|conn|connection|backend|db|store|pool|cli)$"
 )
+# Project functions that hand out a shared client: ``redis_instance()``, ``get_redis()``.
+SHARED_FACTORY_PATTERN = (
+    r"^(get_|make_|new_|create_)?(redis|memcache|memcached)"
+    r"(_(client|conn|connection|instance|pool|db|cli))?$"
+)
 # Names that mean an in-process map even though they mention a cache.
 LOCAL_NAME_PATTERN = r"(^|_)(local|memo|lru|inproc|process|in_memory|l1)(_|$)"
 

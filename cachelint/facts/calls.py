@@ -87,6 +87,8 @@ class CallFacts(Resolution):
             kind = self._resolve_kind(value)
         if kind is not None:
             binding.kind = kind
+        if not augment and binding.value is not None and binding.value is not value:
+            binding.earlier_values.append(binding.value)
         binding.value = value
         self.facts.bound_values[target.value] = value
         binding.clock = self.clock_expr(value)
@@ -497,6 +499,23 @@ class CallFacts(Resolution):
                 return self.ctx.key_helpers[name]
         return None
 
+    def _branch_families(self, key: cst.BaseExpression) -> list[str]:
+        """A key local bound differently on each branch names every family it was given,
+        unless a value builds on the local itself (``key = f"{key}:x"``)."""
+        binding = self.env.get(key.value) if isinstance(key, cst.Name) else None
+        if binding is None or not binding.earlier_values or len(binding.earlier_values) > 4:
+            return []
+        assert isinstance(key, cst.Name)
+        found: list[str] = []
+        for value in binding.earlier_values:
+            if any(isinstance(n, cst.Name) and n.value == key.value
+                   for n in [value, *descendants(value)]):
+                return []
+            family = keys.family(value, self.key_resolver)
+            if family is not None:
+                found.append(family)
+        return found
+
     def _owner_families(self, key: cst.BaseExpression) -> list[str]:
         """``self.html_cache_key % self.id`` in a base class, ``obj.html_cache_key % obj.id``
         in a function: one family per class of this module that defines the attribute
@@ -526,12 +545,17 @@ class CallFacts(Resolution):
         if key is not None:
             family = keys.family(key, self.key_resolver)
             found = [family] if family is not None else self._owner_families(key)
+            found += self._branch_families(key)
             identity = self._key_helper_identity(key)
             return tuple(dict.fromkeys(found + ([identity] if identity is not None else [])))
         first = positional(call, 0)
         if first is None:
             return ()
         container = first.value
+        if isinstance(container, cst.Name):  # ``keys = [...]`` one step earlier
+            bound = self.env.get(container.value)
+            container = bound.value if bound is not None and bound.value is not None \
+                else container
         elements: list[cst.BaseExpression] = []
         if isinstance(container, (cst.List, cst.Tuple, cst.Set)):
             elements = [e.value for e in container.elements if isinstance(e, cst.Element)]
@@ -541,7 +565,9 @@ class CallFacts(Resolution):
             elements = [e.key for e in container.elements if isinstance(e, cst.DictElement)]
         elif isinstance(container, cst.DictComp):
             elements = [container.key]
-        families = (keys.family(element, self.key_resolver) for element in elements)
+        families = [f for element in elements
+                    for f in (keys.family(element, self.key_resolver),
+                              self._key_helper_identity(element))]
         return tuple(dict.fromkeys(f for f in families if f is not None))
 
     def _key_helper_identity(self, key: cst.BaseExpression) -> str | None:
@@ -560,10 +586,14 @@ class CallFacts(Resolution):
             local = self.env.get(func.value)
             if local is not None and local.local_function is not None:
                 where = ".".join([*self.ctx.module_parts, local.local_function])
+            elif local is not None and local.value is not None:
+                # ``make_key = key_func or default_key`` in an enclosing function: every
+                # call of that one binding builds the same family.
+                where = ".".join([*self.ctx.module_parts, f"<locals>.{func.value}#{id(local.value)}"])
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             owner = func.value.value
             if owner in {"self", "cls"} and self.facts.class_name is not None:
-                owner = self.facts.class_name
+                owner = self.ctx.defining_class(self.facts.class_name, func.attr.value)
             base = self.ctx.dotted_name(owner)
             helper = f"{owner}.{func.attr.value}"
             where = f"{base}.{func.attr.value}" if base is not None else None

@@ -41,6 +41,7 @@ class ModuleContext:
         self.method_kinds: dict[str, dict[str, Kind]] = {}
         self.method_nodes: dict[str, dict[str, cst.FunctionDef]] = {}
         self.manager_classes: set[str] = set()  # Django ``Manager``/``QuerySet`` subclasses
+        self.class_bases: dict[str, list[str]] = {}  # base names of this module's classes
         self.function_nodes: dict[str, cst.FunctionDef] = {}
         self.key_helpers: dict[str, str] = {}
         # Functions registered as handlers at module level: ``post_save.connect(fn)``,
@@ -105,6 +106,20 @@ class ModuleContext:
         if local in self.function_nodes or local in self.class_attrs:
             return ".".join([*self.module_parts, local])
         return None
+
+    def defining_class(self, class_name: str, method: str) -> str:
+        """The class of this module that defines ``method`` for ``class_name``: itself or
+        the nearest base class defined here (``self._cache_key`` from ``BaseModel``)."""
+        pending, seen = [class_name], set()
+        while pending:
+            current = pending.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            if method in self.method_nodes.get(current, {}):
+                return current
+            pending.extend(self.class_bases.get(current, []))
+        return class_name
 
     def constant_string(self, node: cst.BaseExpression, class_name: str | None) -> str | None:
         """A module constant (``USER_KEY``), or a class constant (``self.KEY``, ``cls.KEY``,

@@ -41,6 +41,8 @@ class Binding:
     value: cst.BaseExpression | None = None
     cache_read_key: str | None = None  # bound to ``cache.get(key)``
     clock: bool = False
+    # Values bound before ``value`` (``if a: key = f"x:{i}"`` / ``else: key = f"y:{i}"``).
+    earlier_values: list[cst.BaseExpression] = field(default_factory=list)
     # A function defined inside a function: ``<locals>.name#n``, unique in the module.
     local_function: str | None = None
 

@@ -227,6 +227,9 @@ def _class_attributes(ctx: ModuleContext, node: cst.ClassDef, counter: list[int]
                     attrs[small.target.value] = kind
     methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
     ctx.method_nodes[node.name.value] = {m.name.value: m for m in methods}
+    ctx.class_bases[node.name.value] = [
+        name for base in node.bases if (name := terminal_name(base.value)) is not None
+    ]
     if any((terminal_name(base.value) or "").endswith(("Manager", "QuerySet"))
            for base in node.bases):
         ctx.manager_classes.add(node.name.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from cachelint import knowledge
@@ -34,6 +36,7 @@ from cachelint.names import (
     words,
 )
 
+_SHARED_FACTORY = re.compile(knowledge.SHARED_FACTORY_PATTERN, re.IGNORECASE)
 
 class Resolution:
     """The walk's state, and what names and expressions resolve to."""
@@ -142,6 +145,9 @@ class Resolution:
         kind = ctx.kind_of_qualified(qualified, called=True)
         if kind is not None:
             return self._refine_by_backend(call, kind)
+        name = terminal_name(func)
+        if name is not None and _SHARED_FACTORY.match(name.lstrip("_")):
+            return Kind("shared", "unknown", resolved=False)
         pair = method_call(call)
         if pair is None:
             if isinstance(func, cst.Name) and func.value in {"set", "frozenset", "list"}:

@@ -41,10 +41,13 @@ class InvalidationUndoneByRefill(Rule):
     (`def user_key(uid): return f"user:{uid}"`, also as a `@property` read as
     `self.user_key`) all normalise to `user:{}`. A class constant read through an
     object of unknown class (`obj.html_key % obj.id`, or `self.html_key` in a base
-    class) belongs to the family of every class in the module that defines it. A
-    key
+    class) belongs to the family of every class in the module that defines it; a
+    key local assigned differently on each branch belongs to every family it was
+    given. A key
     built by a module-level helper named for keys or caches (`user_cache_key(uid)`,
-    `CacheKeys.profile(uid)`) also belongs to that helper's family, so the same
+    `CacheKeys.profile(uid)`, `self._cache_key(name)` defined on a base class, a
+    key function defined or bound inside the enclosing function) also belongs to
+    that helper's family, so the same
     helper imported into another module pairs even when its template is out of
     sight.
     Keys whose shape cannot be known (a bare parameter, an unknown function,
