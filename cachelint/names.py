@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")  # userId, LRUCache
 
 
 def words(name: str) -> list[str]:

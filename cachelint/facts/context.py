@@ -19,8 +19,11 @@ from cachelint.facts.syntax import (
 from cachelint.names import (
     dotted,
     terminal_name,
+    words,
 )
 
+# ``Redis``, ``StrictRedis``, ``RedisClientType``, ``MemcacheClient``: named as a client.
+_CLIENT_TYPE = re.compile(r"^(Strict)?(Redis|Memcache|Memcached)(Client|Cluster|Connection)?(Type)?$")
 
 class ModuleContext:
     """Names visible at module level and in classes, resolved before the function walk."""
@@ -149,6 +152,18 @@ class ModuleContext:
             return Kind("shared", "unknown")
         return None
 
+    def local_by_type_name(self, call: cst.BaseExpression) -> Kind | None:
+        """``StoredLRUCache(...)``, ``LocalMemoryCache()``: an unknown class whose name says
+        it lives in the process."""
+        if not isinstance(call, cst.Call):
+            return None
+        name = terminal_name(call.func)
+        if name is None or not name[:1].isupper():
+            return None
+        if self._local_pattern.search("_".join(words(name))):
+            return Kind("local", "named")
+        return None
+
     def heuristic_kind(self, node: cst.BaseExpression) -> Kind | None:
         """The last resort: a receiver's name says it is a cache."""
         name = terminal_name(node)
@@ -221,4 +236,7 @@ class ModuleContext:
             return kind
         if qualified in {"dict", "typing.Dict", "typing.MutableMapping", "MutableMapping"}:
             return Kind("local", "dict")
+        # A project's alias of a client type: ``client: RedisClientType``.
+        if _CLIENT_TYPE.search(qualified.rsplit(".", 1)[-1]):
+            return Kind("shared", "unknown", resolved=False)
         return None

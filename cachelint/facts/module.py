@@ -48,19 +48,20 @@ def build_facts(module: cst.Module, config: Config, path: str = "") -> ModuleFac
     top = Walker(ctx, module_facts, ctx.env, None, counter)
     top.block(module.body)
     functions = [module_facts]
-    pending: list[tuple[cst.FunctionDef, str | None, dict[str, Binding]]] = [
-        (node, owner, {}) for node, owner in top.nested
+    # (function, class, enclosing function's bindings, enclosing function's walker)
+    pending: list[tuple[cst.FunctionDef, str | None, dict[str, Binding], Walker | None]] = [
+        (node, owner, {}, None) for node, owner in top.nested
     ]
     for class_node in _classes(module.body):
         _class_attributes(ctx, class_node, counter)
         methods = [s for s in class_node.body.body if isinstance(s, cst.FunctionDef)]
         methods.sort(key=lambda m: m.name.value not in _INIT_METHODS)
-        pending.extend((m, class_node.name.value, {}) for m in methods)
+        pending.extend((m, class_node.name.value, {}, None) for m in methods)
     while pending:
-        node, owner, outer = pending.pop(0)
-        facts, walker = _walk_function(ctx, node, owner, outer, counter)
+        node, owner, outer, enclosing = pending.pop(0)
+        facts, walker = _walk_function(ctx, node, owner, outer, counter, enclosing)
         functions.append(facts)
-        pending.extend((n, o, dict(walker.env)) for n, o in walker.nested)
+        pending.extend((n, o, dict(walker.env), walker) for n, o in walker.nested)
     return ModuleFacts(
         functions=functions,
         imports=ctx.imports,
@@ -248,7 +249,8 @@ def _self_name(node: cst.FunctionDef) -> str | None:
 
 def _lazy_locks(walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind]) -> None:
     """``if self._lock is None: self._lock = asyncio.Lock()`` in any method types
-    ``self._lock`` as that lock (locks are often created lazily, inside the event loop)."""
+    ``self._lock`` as that lock (locks are often created lazily, inside the event loop);
+    so does ``self._memo = StoredLRUCache(...)`` for an in-process cache."""
     self_name = _self_name(method)
     for item in descendants(method.body):
         if not isinstance(item, cst.Assign) or not isinstance(item.value, cst.Call):
@@ -258,7 +260,9 @@ def _lazy_locks(walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind])
             if isinstance(attr, cst.Attribute) and isinstance(attr.value, cst.Name) \
                     and attr.value.value == self_name:
                 kind = walker.kind_of(item.value, use_heuristic=False)
-                if kind is not None and kind.role == "process_lock":
+                if kind is None or kind.role != "process_lock":
+                    kind = walker.ctx.local_by_type_name(item.value)
+                if kind is not None:
                     attrs.setdefault(attr.attr.value, kind)
 
 
@@ -335,6 +339,7 @@ def _walk_function(
     owner: str | None,
     outer: dict[str, Binding],
     counter: list[int],
+    enclosing: Walker | None = None,
 ) -> tuple[FunctionFacts, Walker]:
     consumer = _is_consumer(ctx, node)
     facts = FunctionFacts(node.name.value, node, node.asynchronous is not None, owner, consumer)
@@ -346,7 +351,9 @@ def _walk_function(
     if isinstance(node.params.star_arg, cst.Param):
         params.append(node.params.star_arg)
     self_name = None
-    if owner is not None and node.params.params and not any(
+    if enclosing is not None:  # a function inside a method sees the method's ``self``
+        self_name = enclosing.self_name
+    elif owner is not None and node.params.params and not any(
         _decorator_name(d) == "staticmethod" for d in node.decorators
     ):
         self_name = node.params.params[0].name.value
@@ -391,6 +398,8 @@ def _record_instance_attributes(
                     kind = walker.kind_of(value, use_heuristic=False)
                     if kind is None and isinstance(item, cst.AnnAssign):
                         kind = ctx.kind_of_annotation(item.annotation.annotation)
+                    if kind is None:
+                        kind = ctx.local_by_type_name(value)
                     if kind is not None:
                         attrs[target.attr.value] = kind
                     elif target.attr.value in attrs and attrs[target.attr.value].role == "other":

@@ -58,6 +58,7 @@ class Resolution:
         # (kind, database alias text) of the enclosing transactions, innermost last.
         self.transactions: list[tuple[str, str | None]] = []
         self.miss_keys: list[str] = []
+        self.exits_on_hit: list[str] = []  # keys whose hit left the function early
         # ``version = int(time.time() * 1e6)``: reported once it reaches a cache or a
         # versioned call.
         self.clock_versions: dict[str, cst.BaseExpression] = {}

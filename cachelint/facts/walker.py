@@ -47,7 +47,12 @@ class Walker(CallFacts):
         guard_depth = len(self.guards)
         acquire_before = dict(self.open_acquires)
         for statement in statements:
+            exits_before = len(self.exits_on_hit)
             self.statement(statement)
+            if isinstance(statement, (cst.If, cst.With, cst.Try, cst.TryStar)):
+                # ``if enabled: ... if cached: return cached`` -- whatever follows the
+                # statement runs only when there was no hit: it is the miss path.
+                self.miss_keys.extend(self.exits_on_hit[exits_before:])
         del self.miss_keys[miss_depth:]
         del self.guards[guard_depth:]
         for name in list(self.open_acquires):
@@ -216,6 +221,7 @@ class Walker(CallFacts):
         if key is not None and not body_is_miss and ends_flow(node.body):
             # ``if cached is not None: return cached`` -- the rest of the block is the miss.
             self.miss_keys.append(key)
+            self.exits_on_hit.append(key)
         if node.orelse is None and guard is not None and ends_flow(node.body):
             # ``if cached["version"] >= version: return`` -- it guards the rest of the block.
             self.guards.append(dataclasses.replace(guard, newer=None, after_exit=True))
