@@ -680,9 +680,9 @@ class CallFacts(Resolution):
         return self.ctx.module.code_for_node(key) if key is not None else None
 
     def _getter_key(self, call: cst.Call) -> str | None:
-        """The key of a getter of at most four statements that returns one shared-cache
-        read of a key built only from ``self`` and module names, so that its text means
-        the same key here."""
+        """The key of a getter of at most six statements that returns one shared-cache
+        read of a key built only from ``self``, module names and parameters given the
+        same-named local, so that its text means the same key here."""
         name = self._local_callee(call)
         if name is None:
             return None
@@ -690,7 +690,7 @@ class CallFacts(Resolution):
         node = self.ctx.method_nodes.get(owner, {}).get(name) if owner is not None \
             else self.ctx.function_nodes.get(name)
         if node is None or node is self.facts.node or not isinstance(node.body, cst.IndentedBlock) \
-                or len(node.body.body) > 4:
+                or len(node.body.body) > 6:
             return None
         reads = [n for n in descendants(node.body) if isinstance(n, cst.Call)
                  and self._cache_read_key(n, hop=False) is not None]
@@ -704,8 +704,19 @@ class CallFacts(Resolution):
             return None
         ctx = self.ctx
         known = ctx.imports.keys() | ctx.string_constants.keys() | ctx.function_nodes.keys()
-        if owner is not None and node.params.params:
-            known |= {node.params.params[0].name.value}
+        params = list(node.params.params)
+        if owner is not None and params:
+            known |= {params.pop(0).name.value}
+        # A parameter passed the same-named local (``get_cached_roles(user)``) means the
+        # same thing on both sides.
+        for param, arg in zip(params, call.args):
+            if arg.keyword is None and not arg.star and isinstance(arg.value, cst.Name) \
+                    and arg.value.value == param.name.value:
+                known.add(param.name.value)
+        for arg in call.args:
+            if arg.keyword is not None and isinstance(arg.value, cst.Name) \
+                    and arg.value.value == arg.keyword.value:
+                known.add(arg.keyword.value)
         nodes = [key, *descendants(key)]
         attrs = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
         names = [n.value for n in nodes if isinstance(n, cst.Name) and id(n) not in attrs]
