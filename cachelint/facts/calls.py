@@ -169,6 +169,8 @@ class CallFacts(Resolution):
         if method in MUTATORS and isinstance(receiver, cst.Name) and receiver.value in self.env:
             for arg in call.args:
                 self.absorb(receiver.value, arg.value)
+            if method in {"append", "add"} and len(call.args) == 1:
+                self.env[receiver.value].appended.append(call.args[0].value)
         kind = self.kind_of(receiver)
         if kind is not None and kind.role in {"shared", "local"}:
             if self.cache_op(call, receiver, kind, method, awaited):
@@ -552,19 +554,20 @@ class CallFacts(Resolution):
         if first is None:
             return ()
         container = first.value
-        if isinstance(container, cst.Name):  # ``keys = [...]`` one step earlier
-            bound = self.env.get(container.value)
-            container = bound.value if bound is not None and bound.value is not None \
-                else container
         elements: list[cst.BaseExpression] = []
+        if isinstance(container, cst.Name):  # ``keys = [...]``, ``keys.append(k)`` before
+            bound = self.env.get(container.value)
+            if bound is not None:
+                elements += bound.appended
+                container = bound.value if bound.value is not None else container
         if isinstance(container, (cst.List, cst.Tuple, cst.Set)):
-            elements = [e.value for e in container.elements if isinstance(e, cst.Element)]
+            elements += [e.value for e in container.elements if isinstance(e, cst.Element)]
         elif isinstance(container, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
-            elements = [container.elt]
+            elements.append(container.elt)
         elif isinstance(container, cst.Dict):
-            elements = [e.key for e in container.elements if isinstance(e, cst.DictElement)]
+            elements += [e.key for e in container.elements if isinstance(e, cst.DictElement)]
         elif isinstance(container, cst.DictComp):
-            elements = [container.key]
+            elements.append(container.key)
         families = [f for element in elements
                     for f in (keys.family(element, self.key_resolver),
                               self._key_helper_identity(element))]

@@ -43,6 +43,8 @@ class Binding:
     clock: bool = False
     # Values bound before ``value`` (``if a: key = f"x:{i}"`` / ``else: key = f"y:{i}"``).
     earlier_values: list[cst.BaseExpression] = field(default_factory=list)
+    # ``keys.append(k)``: what a local list collected, for ``delete_many(keys)``.
+    appended: list[cst.BaseExpression] = field(default_factory=list)
     # A function defined inside a function: ``<locals>.name#n``, unique in the module.
     local_function: str | None = None
 

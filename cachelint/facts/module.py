@@ -185,16 +185,23 @@ def _constant_string(ctx: ModuleContext, node: cst.BaseExpression, prefix: str) 
 def _key_helper_template(
     ctx: ModuleContext, node: cst.FunctionDef, class_name: str | None
 ) -> str | None:
-    """``def user_key(uid): return f"user:{uid}"`` -> ``user:{}``."""
+    """``def user_key(uid): return f"user:{uid}"`` -> ``user:{}``.  A docstring, asserts
+    and up to three other statements may come before the one ``return``."""
     body = node.body
-    if not isinstance(body, cst.IndentedBlock) or len(body.body) > 3:
+    if not isinstance(body, cst.IndentedBlock):
         return None
-    last = body.body[-1]
+    statements = [s for s in body.body if not _docstring_or_assert(s)]
+    if not statements or len(statements) > 4:
+        return None
+    last = statements[-1]
     if not isinstance(last, cst.SimpleStatementLine):
         return None
     ret = last.body[0]
     if not isinstance(ret, cst.Return) or ret.value is None:
         return None
+    if any(isinstance(n, cst.Return) for s in statements[:-1] for n in [s, *descendants(s)]):
+        return None  # an earlier return: the last one is not the only template
+
     def resolve(node: cst.BaseExpression) -> str | None:
         if isinstance(node, cst.Call):
             name = call_name(node)
@@ -203,6 +210,15 @@ def _key_helper_template(
 
     return keys.family(ret.value, resolve)
 
+
+def _docstring_or_assert(statement: cst.BaseStatement) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return isinstance(small, cst.Assert) or (
+        isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString,
+                                                                 cst.ConcatenatedString))
+    )
 
 
 def _class_attributes(ctx: ModuleContext, node: cst.ClassDef, counter: list[int]) -> None:

@@ -38,12 +38,14 @@ class InvalidationUndoneByRefill(Rule):
     `"user:%s" % uid`, `"user:{}".format(uid)`, `"user:" + str(uid)`, a module
     constant template (`USER_KEY.format(uid)`, `USER_KEY % uid`), a local
     holding any of these, and a same-module key helper
-    (`def user_key(uid): return f"user:{uid}"`, also as a `@property` read as
+    (`def user_key(uid): return f"user:{uid}"`, after a docstring, asserts and a
+    few statements; also as a `@property` read as
     `self.user_key`) all normalise to `user:{}`. A class constant read through an
     object of unknown class (`obj.html_key % obj.id`, or `self.html_key` in a base
     class) belongs to the family of every class in the module that defines it; a
     key local assigned differently on each branch belongs to every family it was
-    given. A key
+    given; `delete_many(keys)` covers the keys its list was built from
+    (`keys = [...]`, `keys.append(k)`). A key
     built by a module-level helper named for keys or caches (`user_cache_key(uid)`,
     `CacheKeys.profile(uid)`, `self._cache_key(name)` defined on a base class, a
     key function defined or bound inside the enclosing function) also belongs to
