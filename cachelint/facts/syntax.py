@@ -23,7 +23,7 @@ MAX_KEY_HOPS = 4
 # Attributes naming a row's identity: a cached identifier never goes stale.
 IDENTIFIER_ATTRIBUTES = frozenset({"id", "pk", "uuid"})
 # A helper whose name has one of these words builds cache keys (``user_cache_key()``).
-KEY_HELPER_WORDS = frozenset({"key", "keys", "cache", "cachekey"})
+KEY_HELPER_WORDS = frozenset({"key", "keys", "cache", "cachekey", "prefix", "prefixed"})
 TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom")
 # Generators of fresh tokens, by qualified name (prefixes end with a dot).
 TOKEN_GENERATORS = ("uuid.", "secrets.", "random.", "os.urandom", "os.getpid",
