@@ -202,10 +202,11 @@ DBAPI_FETCH_METHODS: frozenset[str] = frozenset({"fetchone", "fetchall", "fetchm
 HTTP_CLIENT_MODULES: frozenset[str] = frozenset({"requests", "httpx", "aiohttp", "urllib3"})
 HTTP_FUNCTIONS: frozenset[str] = frozenset({"urllib.request.urlopen"})
 HTTP_METHODS: frozenset[str] = frozenset(
-    {"get", "post", "put", "patch", "request", "head", "options"}
+    {"get", "post", "put", "patch", "request", "head", "options", "send_request"}
 )
 HTTP_CLIENT_NAMES: frozenset[str] = frozenset(
-    {"requests", "httpx", "http", "http_client", "api", "api_client", "client_session"}
+    {"requests", "httpx", "http", "http_client", "httpclient", "api", "api_client",
+     "client_session"}
 )
 # A call whose name starts with one of these whole words loads data.
 LOADER_WORDS: frozenset[str] = frozenset(
