@@ -736,6 +736,9 @@ class CallFacts(Resolution):
             isinstance(value, cst.Attribute) and value.attr.value in IDENTIFIER_ATTRIBUTES
         ):
             return True
+        if isinstance(value, cst.Attribute) and value.attr.value.isupper() \
+                and isinstance(value.value, cst.Name):
+            return True  # ``const.FAILURE_SENTINEL``: a module or class constant
         stack: list[cst.CSTNode] = [value]
         while stack:
             node = stack.pop()

@@ -385,6 +385,8 @@ def _walk_function(
             binding.kind = ctx.kind_of_annotation(param.annotation.annotation)
         env[name] = binding
     walker = Walker(ctx, facts, env, self_name, counter)
+    if enclosing is not None:
+        walker.miss_keys = list(enclosing.nested_miss_keys.get(id(node), ()))
     for decorator in node.decorators:
         target = decorator.decorator
         transaction = transaction_kind(

@@ -74,6 +74,9 @@ class Resolution:
         self.attr_owner: str | None = None
         self.assigned_into: dict[str, set[str]] = {}  # ``row.x = v``: row -> roots of v
         self.nested: list[tuple[cst.FunctionDef, str | None]] = []
+        # The miss branches a nested function is defined on: a callback defined on the
+        # miss path (``def on_response(data): cache.set(key, data)``) refills that key.
+        self.nested_miss_keys: dict[int, tuple[str, ...]] = {}
         self.open_acquires: dict[str, LockRegion] = {}
 
     def next_index(self) -> int:

@@ -72,6 +72,7 @@ class Walker(CallFacts):
                 self.small_statement(small)
         elif isinstance(node, cst.FunctionDef):
             self.nested.append((node, self.facts.class_name))
+            self.nested_miss_keys[id(node)] = tuple(self.miss_keys)
             if self.facts.node is not self.ctx.module:
                 name = node.name.value
                 self.env[name] = Binding(local_function=f"<locals>.{name}#{self.next_index()}")
