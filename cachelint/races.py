@@ -77,6 +77,17 @@ def is_blind_delete(op: f.CacheOp) -> bool:
     return (
         op.category == "delete" and op.shared and not op.in_except
         and not is_premature_delete(op)
+        and not _replaced_in_pipeline(op)
+    )
+
+
+def _replaced_in_pipeline(op: f.CacheOp) -> bool:
+    """``pipe.delete(k); pipe.hset(k, mapping=...)``: one MULTI replaces the key, nothing
+    is left deleted for a refill to undo."""
+    return op.kind.pipeline and any(
+        other.category == "write" and other.index > op.index
+        and other.receiver_text == op.receiver_text and other.key_text == op.key_text
+        for other in op.function.ops
     )
 
 

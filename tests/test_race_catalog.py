@@ -123,6 +123,21 @@ CASES = {
         """,
         [],
     ),
+    "a pipeline that deletes and rewrites the key in one MULTI": (
+        """
+        import redis
+        client = redis.Redis()
+        def register(worker):
+            with client.pipeline() as pipe:
+                pipe.delete(f"worker:{worker.name}")
+                pipe.hset(f"worker:{worker.name}", mapping=worker.describe())
+                pipe.execute()
+        def refresh_worker(worker, registry):
+            row = registry.load(worker.name)
+            client.hset(f"worker:{worker.name}", mapping=row)
+        """,
+        [(10, "CL101")],
+    ),
     "a callee's writes committed after the cache write": (
         """
         from flask_caching import Cache

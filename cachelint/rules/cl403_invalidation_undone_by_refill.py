@@ -70,6 +70,10 @@ class InvalidationUndoneByRefill(Rule):
     delete looked correct, and it is undone: version 7 is served until it
     expires.
 
+    A delete followed, on the same pipeline, by a write of the same key
+    (`pipe.delete(k); pipe.hset(k, mapping=...)`) replaces the key in one MULTI
+    and is not reported.
+
     One finding per race: a delete that runs before the commit is CL402, not
     this rule (after its fix, `transaction.on_commit(partial(cache.delete, key))`
     still deletes blindly and is reported here). Silencing the delete with
