@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
@@ -263,12 +263,33 @@ def _self_name(node: cst.FunctionDef) -> str | None:
     return params[0].name.value if params else None
 
 
+def _small_statements(body: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
+    """The simple statements of a function body, through ``if``/``for``/``with``/``try``
+    blocks but not into nested functions or classes (and never into expressions)."""
+    pending: list[cst.CSTNode] = [body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            yield from node.body
+        elif isinstance(node, cst.IndentedBlock):
+            pending.extend(reversed(node.body))
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        else:  # ``if``/``else``/``for``/``while``/``with``/``try``/``except``/``finally``
+            for name in ("finalbody", "orelse", "handlers", "cases", "body"):
+                part = getattr(node, name, None)
+                if isinstance(part, (list, tuple)):
+                    pending.extend(reversed(part))
+                elif isinstance(part, cst.CSTNode):
+                    pending.append(part)
+
+
 def _lazy_locks(walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind]) -> None:
     """``if self._lock is None: self._lock = asyncio.Lock()`` in any method types
     ``self._lock`` as that lock (locks are often created lazily, inside the event loop);
     so does ``self._memo = StoredLRUCache(...)`` for an in-process cache."""
     self_name = _self_name(method)
-    for item in descendants(method.body):
+    for item in _small_statements(method.body):
         if not isinstance(item, cst.Assign) or not isinstance(item.value, cst.Call):
             continue
         for target in item.targets:
@@ -288,21 +309,22 @@ def _returned_lock(
     """The lock every ``return`` of ``method`` gives: ``return self._lock`` or
     ``return asyncio.Lock()``."""
     self_name = _self_name(method)
-    kinds: list[Kind | None] = []
-    for item in descendants(method.body):
-        if isinstance(item, (cst.FunctionDef, cst.Lambda)):
-            return None  # a nested function's returns are not this method's
+    found: Kind | None = None
+    for item in _small_statements(method.body):
         if not isinstance(item, cst.Return) or item.value is None:
             continue
         value = item.value
         if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) \
                 and value.value.value == self_name:
-            kinds.append(attrs.get(value.attr.value))
+            kind = attrs.get(value.attr.value)
+        elif isinstance(value, cst.Call):
+            kind = walker.kind_of(value, use_heuristic=False)
         else:
-            kinds.append(walker.kind_of(value, use_heuristic=False))
-    if kinds and all(k is not None and k.role == "process_lock" for k in kinds):
-        return kinds[0]
-    return None
+            return None
+        if kind is None or kind.role != "process_lock":
+            return None
+        found = kind
+    return found
 
 
 def _is_consumer(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
