@@ -138,6 +138,27 @@ CASES = {
         """,
         [(10, "CL101")],
     ),
+    "the cached value decoded in place, then refilled on a miss": (
+        """
+        import json
+        from django.core.cache import cache
+        def payload(pk):
+            data = cache.get(f"payload:{pk}")
+            data = json.loads(data) if data else None
+            if data is None:
+                data = assemble(pk)
+                cache.set(f"payload:{pk}", json.dumps(data))
+            return data
+        def price(pk):
+            raw = cache.get(f"price:{pk}")
+            if raw is None:
+                raw = compute_price(pk)
+                if raw is not None:
+                    cache.set(f"price:{pk}", raw)
+            return raw
+        """,
+        [(8, "CL101"), (15, "CL101")],
+    ),
     "a callee's writes committed after the cache write": (
         """
         from flask_caching import Cache

@@ -8,6 +8,7 @@ import libcst as cst
 
 from cachelint import keys, knowledge
 from cachelint.facts.model import (
+    CACHE,
     PARAM,
     SOURCE,
     WRITTEN,
@@ -100,9 +101,10 @@ class CallFacts(Resolution):
         read = self._cache_read_key(unwrapped)
         if read is not None:
             binding.cache_read_key = read
-        elif not augment and not is_constant(unwrapped):
+        elif not augment and CACHE not in tags and not is_constant(unwrapped):
             # ``data = load()`` on the miss branch: ``if data:`` now tests the loaded
-            # value, not the cached one.  (``data = None`` before the read keeps it.)
+            # value, not the cached one (``data = None`` before the read, or
+            # ``data = json.loads(data)`` after it, keeps it).
             binding.cache_read_key = None
 
     def absorb(self, name: str, value: cst.BaseExpression) -> None:
