@@ -230,6 +230,12 @@ SOURCE_WRITE_METHODS: frozenset[str] = frozenset(
 # Django's and DRF's generic views: ``self.get_object()`` reads the row of the request.
 VIEW_OBJECT_GETTERS: frozenset[str] = frozenset({"get_object", "get_queryset"})
 
+# Queryset methods that hardly mean anything else: ``user.groups.prefetch_related(...)``.
+DISTINCT_QUERYSET_METHODS: frozenset[str] = frozenset(
+    {"prefetch_related", "select_related", "values_list", "annotate", "only", "defer",
+     "in_bulk"}
+)
+
 # The queryset API, called on ``self`` inside a custom ``Manager``/``QuerySet`` class.
 QUERYSET_METHODS: frozenset[str] = frozenset(
     {"all", "filter", "exclude", "get", "first", "last", "values", "values_list", "annotate",

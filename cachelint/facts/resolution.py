@@ -244,7 +244,7 @@ class Resolution:
                 if method in {"create", "get_or_create", "update_or_create"}:
                     return {WRITTEN, SOURCE}
                 return {SOURCE}
-            if self._is_orm_chain(receiver):
+            if self._is_orm_chain(receiver) or _related_query(call):
                 return {SOURCE}
             base = terminal_name(receiver) or ""
             if is_model_getter(base, method):
@@ -328,3 +328,25 @@ class Resolution:
     def clock_or_hop(self, node: cst.BaseExpression) -> bool:
         """A clock, directly or through local assignments."""
         return self.clock_expr(node)
+
+
+def _related_query(call: cst.Call) -> bool:
+    """A related manager's read: ``user.groups.all()``, ``order.lines.select_related(...)``,
+    ``book.tags.filter(name__in=names)`` (a Django lookup)."""
+    node: cst.BaseExpression = call
+    top = True
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        method = node.func.attr.value
+        receiver = node.func.value
+        if method in knowledge.DISTINCT_QUERYSET_METHODS:
+            return True
+        if method in {"filter", "exclude", "get"} and any(
+            a.keyword is not None and "__" in a.keyword.value for a in node.args
+        ):
+            return True
+        if top and method == "all" and not node.args and isinstance(receiver, cst.Attribute) \
+                and isinstance(receiver.value, cst.Name) \
+                and receiver.value.value not in {"self", "cls", "np", "numpy"}:
+            return True  # ``user.groups.all()`` (not ``self.mask.all()`` of an array)
+        node, top = receiver, False
+    return False
