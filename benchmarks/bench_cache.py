@@ -26,11 +26,9 @@ from bench_lint import (
     Timing,
     add_tree_arguments,
     cachelint_command,
-    load_sources,
-    print_header,
     print_table,
-    resolve_tree,
     run_command,
+    start,
 )
 
 Snapshot = dict[str, tuple[int, int, int]]
@@ -59,13 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    if args.repeat < 1:
-        raise SystemExit("--repeat must be at least 1")
-    tree = resolve_tree(args)
-    sources = load_sources(tree)
-    total = len(sources.files)
-    print_header(sources, ["cachelint", "libcst"])
+    sources = start(args, ["cachelint", "libcst"])
+    tree, total = sources.tree, len(sources.files)
     jobs = [] if args.jobs is None else ["--jobs", str(args.jobs)]
     print(f"repeat: {args.repeat}, median shown; cachelint check "
           f"{'with its default jobs' if args.jobs is None else f'--jobs {args.jobs}'}; "

@@ -276,16 +276,22 @@ def add_tree_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"Django release pattern to fetch (default: {DJANGO_VERSION})")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def start(args: argparse.Namespace, packages: Sequence[str]) -> Sources:
+    """What both benchmarks do first: check the options, find and read the tree, and
+    print the machine, the versions of ``packages`` and the tree."""
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if args.repeat < 1:
         raise SystemExit("--repeat must be at least 1")
-    tree = resolve_tree(args)
-    sources = load_sources(tree)
-    total = len(sources.files)
-    print_header(sources, ["cachelint", "flake8", "flake8-bugbear", "pycodestyle", "pyflakes",
+    sources = load_sources(resolve_tree(args))
+    print_header(sources, packages)
+    return sources
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sources = start(args, ["cachelint", "flake8", "flake8-bugbear", "pycodestyle", "pyflakes",
                            "libcst"])
+    tree, total = sources.tree, len(sources.files)
     print(f"repeat: {args.repeat}, median shown; flake8 --jobs {args.jobs}; "
           f"cachelint check with its default jobs")
     print()
