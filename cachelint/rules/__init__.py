@@ -52,7 +52,13 @@ class Rule:
     def check(self, ctx: RuleContext) -> Iterator[Diagnostic]:
         raise NotImplementedError
 
-    def report(self, node: cst.CSTNode, message: str, fix: Fix | None = None) -> Diagnostic:
+    def report(
+        self, node: cst.CSTNode, message: str, fix: Fix | None = None,
+        no_fix_reason: str | None = None,
+    ) -> Diagnostic:
+        """A finding; ``no_fix_reason`` (why no fix is offered) ends the message."""
+        if no_fix_reason:
+            message = f"{message} ({no_fix_reason})"
         return Diagnostic(code=self.code, name=self.name, message=message, node=node, fix=fix)
 
     @classmethod

@@ -118,6 +118,4 @@ class BlindRefillSet(Rule):
                 "can land after a newer write and its invalidation; write with "
                 "set_if_newer(..., version=<source version>)"
             )
-            if outcome.reason is not None:
-                message += f" ({outcome.reason})"
-            yield self.report(op.call, message, outcome.fix)
+            yield self.report(op.call, message, outcome.fix, outcome.reason)

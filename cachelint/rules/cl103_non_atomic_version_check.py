@@ -145,7 +145,8 @@ class NonAtomicVersionCheck(Rule):
                     f"version read, bumped and written back with `{op.method}()` in separate "
                     "round trips: two concurrent bumps write the same version and one "
                     "invalidation is lost; bump atomically (`incr`, INCR) or write with "
-                    "set_if_newer (no automatic fix)",
+                    "set_if_newer",
+                    no_fix_reason="no automatic fix",
                 )
                 continue
             outcome = version_check.build(op, ctx.module, ctx.config)
@@ -154,6 +155,4 @@ class NonAtomicVersionCheck(Rule):
                 "writer can slip in between the check and the write; use set_if_newer, "
                 "WATCH/MULTI, gets/cas or a server-side script"
             )
-            if outcome.reason is not None:
-                message += f" ({outcome.reason})"
-            yield self.report(op.call, message, outcome.fix)
+            yield self.report(op.call, message, outcome.fix, outcome.reason)

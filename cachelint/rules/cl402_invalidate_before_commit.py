@@ -150,9 +150,9 @@ class InvalidateBeforeCommit(Rule):
                     "refill from the old committed row in between; invalidate after the "
                     "commit (transaction.on_commit)"
                 )
-                if outcome.reason is not None and op.transaction == "django":
-                    message += f" ({outcome.reason})"
-                yield self.report(op.call, message, outcome.fix)
+                # Only Django's transactions have a fix to miss.
+                reason = outcome.reason if op.transaction == "django" else None
+                yield self.report(op.call, message, outcome.fix, reason)
             elif races.write_race(op, ctx.facts) == self.code:
                 yield self.report(
                     op.call,
