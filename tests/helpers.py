@@ -12,6 +12,19 @@ from typing import Any
 
 from cachelint.cli import main
 
+# A Django view with one blind refill (CL101 on its last line), for the tests of the
+# ways in: CI formats, pre-commit and the language server.
+RACY_VIEW = """\
+from django.core.cache import cache
+from shop.models import Product
+
+
+def product_detail(request, pk):
+    product = Product.objects.get(pk=pk)
+    payload = {"name": product.name, "version": product.version}
+    cache.set(f"product:{pk}", payload, timeout=300)
+"""
+
 
 def flake8_findings(paths: list[Path], *extra: str) -> set[tuple[str, int, str]]:
     """{(path, line, code)} reported by ``flake8 --select CL`` (a real subprocess)."""

@@ -17,22 +17,12 @@ import pytest
 from cachelint import __version__
 from cachelint.formats.github import escape_data, escape_property
 from cachelint.rules import all_rules
-from tests.helpers import cli
+from tests.helpers import RACY_VIEW, cli
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 # RFC 3986 characters: what a "uri"/"uri-reference" may hold once percent-encoded.
 URI_CHARACTERS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
 
-PRODUCT_VIEW = """\
-from django.core.cache import cache
-from shop.models import Product
-
-
-def product_detail(request, pk):
-    product = Product.objects.get(pk=pk)
-    payload = {"name": product.name, "version": product.version}
-    cache.set(f"product:{pk}", payload, timeout=300)
-"""
 USER_REFILL = """\
 from django.core.cache import cache
 from accounts.models import User
@@ -79,7 +69,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with races in oddly named files, as the working directory."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "views.py").write_text(PRODUCT_VIEW)
+    (tmp_path / "app" / "views.py").write_text(RACY_VIEW)
     (tmp_path / "app" / REFILL_NAME).write_text(USER_REFILL)
     (tmp_path / "app" / INVALIDATION_NAME).write_text(USER_INVALIDATION)
     (tmp_path / "app" / BROKEN_NAME).write_text(SYNTAX_ERROR)
@@ -283,7 +273,7 @@ def test_sarif_regions_agree_with_the_json_format(project: Path) -> None:
 def test_sarif_columns_count_code_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     line = '    label = "\U0001F642\U0001F642"; cache.set(f"product:{pk}", payload, timeout=300)'
-    Path("views.py").write_text(PRODUCT_VIEW.replace(
+    Path("views.py").write_text(RACY_VIEW.replace(
         '    cache.set(f"product:{pk}", payload, timeout=300)', line), encoding="utf-8")
     _, log = sarif("views.py")
 
@@ -315,7 +305,7 @@ def test_sarif_fix_replacements_reproduce_check_fix(project: Path) -> None:
     code, _, _ = cli("check", "--no-cache", "--fix", "app/views.py")
     assert code == 0
     fixed = (project / "app" / "views.py").read_text()
-    assert apply_replacements(PRODUCT_VIEW, change["replacements"]) == fixed
+    assert apply_replacements(RACY_VIEW, change["replacements"]) == fixed
 
 
 def test_sarif_unanalysable_files_are_tool_notifications(project: Path) -> None:
@@ -340,7 +330,7 @@ def test_sarif_file_outside_the_working_directory_gets_an_absolute_uri(
 ) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    (outside / "views.py").write_text(PRODUCT_VIEW)
+    (outside / "views.py").write_text(RACY_VIEW)
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
     code, log = sarif(str(outside / "views.py"))

@@ -27,19 +27,11 @@ from cachelint import fixer
 from cachelint.config import Config
 from cachelint.lsp import analysis
 from cachelint.rules import rule_by_code
+from tests.helpers import RACY_VIEW
 
 TIMEOUT = 60.0
 T = TypeVar("T")
 
-RACE = '''\
-from django.core.cache import cache
-from shop.models import Product
-
-def product_detail(request, pk):
-    product = Product.objects.get(pk=pk)
-    payload = {"name": product.name, "version": product.version}
-    cache.set(f"product:{pk}", payload, timeout=300)
-'''
 CLEAN = '''\
 from django.core.cache import cache
 
@@ -47,6 +39,7 @@ def product_detail(request, pk):
     return cache.get(f"product:{pk}")
 '''
 SET_CALL = 'cache.set(f"product:{pk}", payload, timeout=300)'
+SET_LINE = next(i for i, line in enumerate(RACY_VIEW.splitlines()) if SET_CALL in line)  # 0-based
 
 
 class Client(LanguageClient):
@@ -256,14 +249,14 @@ def write_config(directory: Path, table: str) -> Path:
 async def test_open_publishes_the_race_with_code_range_link_and_severity(
     client: Client, tmp_path: Path
 ) -> None:
-    uri = client.open(tmp_path / "views.py", RACE)
+    uri = client.open(tmp_path / "views.py", RACY_VIEW)
 
     [diagnostic] = await client.findings(uri, version=1)
 
     assert diagnostic.code == "CL101"
     assert diagnostic.source == "cachelint"
     assert diagnostic.severity == types.DiagnosticSeverity.Warning
-    assert diagnostic.range == span(6, 4, 6, 4 + len(SET_CALL))
+    assert diagnostic.range == span(SET_LINE, 4, SET_LINE, 4 + len(SET_CALL))
     rule = rule_by_code("CL101")
     assert rule is not None
     assert diagnostic.code_description == types.CodeDescription(href=rule.doc_url())
@@ -272,7 +265,7 @@ async def test_open_publishes_the_race_with_code_range_link_and_severity(
 
 @in_module_loop
 async def test_severity_is_configurable(strict: Client, tmp_path: Path) -> None:
-    uri = strict.open(tmp_path / "views.py", RACE)
+    uri = strict.open(tmp_path / "views.py", RACY_VIEW)
 
     [diagnostic] = await strict.findings(uri, version=1)
 
@@ -287,7 +280,7 @@ async def test_positions_and_edits_in_each_editors_encoding(
     assert any_editor.capabilities is not None and any_editor.capabilities.general is not None
     encoding = (any_editor.capabilities.general.position_encodings or ["utf-16"])[0]
     prefix = 'label = "Ωé😀"; '
-    text = RACE.replace(f"    {SET_CALL}", f"    {prefix}{SET_CALL}")
+    text = RACY_VIEW.replace(f"    {SET_CALL}", f"    {prefix}{SET_CALL}")
     path = tmp_path / "views.py"
     uri = any_editor.open(path, text)
 
@@ -296,8 +289,8 @@ async def test_positions_and_edits_in_each_editors_encoding(
     width = {"utf-8": len(prefix.encode("utf-8")),  # Ω, é: 2 bytes, 😀: 4
              "utf-16": len(prefix) + 1,  # 😀 is a surrogate pair
              "utf-32": len(prefix)}[encoding]
-    assert diagnostic.range == span(6, 4 + width, 6, 4 + width + len(SET_CALL))
-    actions = await any_editor.actions(uri, span(6, 4 + width, 6, 4 + width))
+    assert diagnostic.range == span(SET_LINE, 4 + width, SET_LINE, 4 + width + len(SET_CALL))
+    actions = await any_editor.actions(uri, span(SET_LINE, 4 + width, SET_LINE, 4 + width))
     fix = next(a for a in actions if a.is_preferred)
     ignore = next(a for a in actions if a.title == "Ignore CL101 for this line")
     assert apply(text, fix.edit, uri, 1, encoding) == fixer.fix_text(
@@ -310,13 +303,13 @@ async def test_positions_and_edits_in_each_editors_encoding(
 async def test_change_to_clean_code_clears_and_save_reanalyses(
     client: Client, tmp_path: Path
 ) -> None:
-    uri = client.open(tmp_path / "views.py", RACE)
+    uri = client.open(tmp_path / "views.py", RACY_VIEW)
     assert len(await client.findings(uri, version=1)) == 1
 
     client.change(uri, CLEAN, version=2)
     assert await client.findings(uri, version=2) == []
 
-    client.change(uri, RACE, version=3)
+    client.change(uri, RACY_VIEW, version=3)
     assert len(await client.findings(uri, version=3)) == 1
     # The config changed on disk: saving re-reads it.
     write_config(tmp_path, 'ignore = ["CL101"]')
@@ -332,7 +325,7 @@ async def test_a_burst_of_changes_is_analysed_once(patient: Client, tmp_path: Pa
     assert await patient.findings(uri, version=1) == []
 
     for version in range(2, 7):
-        patient.change(uri, RACE if version % 2 == 0 else CLEAN, version=version)
+        patient.change(uri, RACY_VIEW if version % 2 == 0 else CLEAN, version=version)
 
     assert [d.code for d in await patient.findings(uri, version=6)] == ["CL101"]
     assert patient.versions(uri) == [1, 6]
@@ -343,12 +336,12 @@ async def test_code_actions_right_after_a_change_fit_the_new_text(
     patient: Client, tmp_path: Path
 ) -> None:
     path = tmp_path / "views.py"
-    uri = patient.open(path, RACE)
+    uri = patient.open(path, RACY_VIEW)
     await patient.findings(uri, version=1)
-    moved = "import logging\n" + RACE
+    moved = "import logging\n" + RACY_VIEW
 
     patient.change(uri, moved, version=2)  # asked before the debounced analysis runs
-    actions = await patient.actions(uri, span(7, 4, 7, 4))
+    actions = await patient.actions(uri, span(SET_LINE + 1, 4, SET_LINE + 1, 4))
 
     fix = next(a for a in actions if a.is_preferred)
     assert apply(moved, fix.edit, uri, version=2) == fixer.fix_text(
@@ -357,7 +350,7 @@ async def test_code_actions_right_after_a_change_fit_the_new_text(
 
 @in_module_loop
 async def test_closing_a_document_clears_its_diagnostics(client: Client, tmp_path: Path) -> None:
-    uri = client.open(tmp_path / "views.py", RACE)
+    uri = client.open(tmp_path / "views.py", RACY_VIEW)
     assert len(await client.findings(uri, version=1)) == 1
 
     client.text_document_did_close(types.DidCloseTextDocumentParams(
@@ -369,7 +362,7 @@ async def test_closing_a_document_clears_its_diagnostics(client: Client, tmp_pat
 
 @in_module_loop
 async def test_untitled_documents_are_analysed(client: Client) -> None:
-    uri = client.open("untitled:Untitled-1", RACE)
+    uri = client.open("untitled:Untitled-1", RACY_VIEW)
 
     [diagnostic] = await client.findings(uri, version=1)
 
@@ -382,11 +375,11 @@ async def test_untitled_documents_are_analysed(client: Client) -> None:
 async def test_pyproject_ignore_suppresses_the_code(client: Client, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    uri = client.open(write_config(project, 'ignore = ["CL101"]'), RACE)
+    uri = client.open(write_config(project, 'ignore = ["CL101"]'), RACY_VIEW)
 
     assert await client.findings(uri, version=1) == []
     # The same text outside that project is reported.
-    other = client.open(tmp_path / "elsewhere.py", RACE)
+    other = client.open(tmp_path / "elsewhere.py", RACY_VIEW)
     assert [d.code for d in await client.findings(other, version=1)] == ["CL101"]
 
 
@@ -394,8 +387,8 @@ async def test_pyproject_ignore_suppresses_the_code(client: Client, tmp_path: Pa
 async def test_files_the_config_excludes_are_not_reported(client: Client, tmp_path: Path) -> None:
     write_config(tmp_path, 'exclude = ["generated"]')
     (tmp_path / "generated").mkdir()
-    excluded = client.open(tmp_path / "generated" / "views.py", RACE)
-    included = client.open(tmp_path / "views.py", RACE)
+    excluded = client.open(tmp_path / "generated" / "views.py", RACY_VIEW)
+    included = client.open(tmp_path / "views.py", RACY_VIEW)
 
     assert await client.findings(excluded, version=1) == []
     assert len(await client.findings(included, version=1)) == 1
@@ -405,14 +398,14 @@ async def test_files_the_config_excludes_are_not_reported(client: Client, tmp_pa
 async def test_broken_config_shows_an_error_and_lints_with_defaults(
     client: Client, tmp_path: Path
 ) -> None:
-    uri = client.open(write_config(tmp_path, 'ignore = ["CL999"]'), RACE)
+    uri = client.open(write_config(tmp_path, 'ignore = ["CL999"]'), RACY_VIEW)
 
     message = await client.message(types.MessageType.Error, str(tmp_path / "pyproject.toml"))
 
     assert "unknown rule code(s) CL999" in message
     assert [d.code for d in await client.findings(uri, version=1)] == ["CL101"]
     # Shown once, not on every change.
-    client.change(uri, RACE + "\n", version=2)
+    client.change(uri, RACY_VIEW + "\n", version=2)
     await client.findings(uri, version=2)
     assert sum(str(tmp_path) in m.message for m in client.messages) == 1
 
@@ -423,7 +416,7 @@ async def test_broken_config_shows_an_error_and_lints_with_defaults(
 async def test_unparsable_text_is_logged_and_the_server_keeps_answering(
     client: Client, tmp_path: Path
 ) -> None:
-    uri = client.open(tmp_path / "views.py", RACE)
+    uri = client.open(tmp_path / "views.py", RACY_VIEW)
     assert len(await client.findings(uri, version=1)) == 1
 
     client.change(uri, "def broken(:\n    cache.set(k, v)\n", version=2)
@@ -440,10 +433,10 @@ async def test_unparsable_text_is_logged_and_the_server_keeps_answering(
 async def test_a_huge_file_neither_blocks_requests_nor_publishes_stale_results(
     client: Client, tmp_path: Path
 ) -> None:
-    small = client.open(tmp_path / "small.py", RACE)
+    small = client.open(tmp_path / "small.py", RACY_VIEW)
     [diagnostic] = await client.findings(small, version=1)
     head = "from django.core.cache import cache\nfrom shop.models import Product\n"
-    body = RACE.split("\n\n", 1)[1]
+    body = RACY_VIEW.split("\n\n", 1)[1]
     huge_text = head + "".join(
         "\n" + body.replace("def product_detail(", f"def product_detail_{i}(")
         for i in range(600)
@@ -467,21 +460,21 @@ async def test_quick_fix_rewrites_the_write_and_adds_the_import(
     client: Client, tmp_path: Path
 ) -> None:
     path = tmp_path / "views.py"
-    uri = client.open(path, RACE)
+    uri = client.open(path, RACY_VIEW)
     [diagnostic] = await client.findings(uri, version=1)
 
-    actions = await client.actions(uri, span(6, 10, 6, 10))
+    actions = await client.actions(uri, span(SET_LINE, 10, SET_LINE, 10))
     fix = next(a for a in actions if a.is_preferred)
 
     assert fix.kind == types.CodeActionKind.QuickFix
     assert fix.title == "Replace with `set_if_newer(..., version=product.version)`"
     assert list(fix.diagnostics or []) == [diagnostic]
-    fixed = apply(RACE, fix.edit, uri, version=1)
+    fixed = apply(RACY_VIEW, fix.edit, uri, version=1)
     assert 'set_if_newer(cache, f"product:{pk}", payload, version=product.version, ttl=300' \
-        in fixed.splitlines()[7]
+        in fixed.splitlines()[SET_LINE + 1]  # below the added import
     assert re.search(r"^from cachelint\.runtime import .*\bset_if_newer\b", fixed, re.MULTILINE)
     # The same text `cachelint check --fix` writes.
-    assert fixed == fixer.fix_text(RACE, str(path), Config(), unsafe=False)[0]
+    assert fixed == fixer.fix_text(RACY_VIEW, str(path), Config(), unsafe=False)[0]
     client.change(uri, fixed, version=2)
     assert await client.findings(uri, version=2) == []
 
@@ -490,36 +483,36 @@ async def test_quick_fix_rewrites_the_write_and_adds_the_import(
 async def test_noqa_action_appends_a_comment_that_silences_the_line(
     client: Client, tmp_path: Path
 ) -> None:
-    uri = client.open(tmp_path / "views.py", RACE)
+    uri = client.open(tmp_path / "views.py", RACY_VIEW)
     [diagnostic] = await client.findings(uri, version=1)
 
     # The cursor at the start of the line, the line's diagnostics in the context (Neovim).
-    actions = await client.actions(uri, span(6, 0, 6, 0), diagnostics=[diagnostic])
+    actions = await client.actions(uri, span(SET_LINE, 0, SET_LINE, 0), diagnostics=[diagnostic])
     ignore = next(a for a in actions if a.title == "Ignore CL101 for this line")
 
     assert ignore.kind == types.CodeActionKind.QuickFix and not ignore.is_preferred
-    ignored = apply(RACE, ignore.edit, uri, version=1)
-    assert ignored == RACE.replace(SET_CALL, f"{SET_CALL}  # noqa: CL101")
+    ignored = apply(RACY_VIEW, ignore.edit, uri, version=1)
+    assert ignored == RACY_VIEW.replace(SET_CALL, f"{SET_CALL}  # noqa: CL101")
     client.change(uri, ignored, version=2)
     assert await client.findings(uri, version=2) == []
 
 
 @in_module_loop
 async def test_noqa_action_extends_an_existing_noqa_list(client: Client, tmp_path: Path) -> None:
-    text = RACE.replace(SET_CALL, f"{SET_CALL}  # noqa: E501  (long key)")
+    text = RACY_VIEW.replace(SET_CALL, f"{SET_CALL}  # noqa: E501  (long key)")
     uri = client.open(tmp_path / "views.py", text)
     await client.findings(uri, version=1)
 
-    actions = await client.actions(uri, span(6, 4, 6, 4))
+    actions = await client.actions(uri, span(SET_LINE, 4, SET_LINE, 4))
     ignore = next(a for a in actions if a.title == "Ignore CL101 for this line")
 
-    assert apply(text, ignore.edit, uri, version=1) == RACE.replace(
+    assert apply(text, ignore.edit, uri, version=1) == RACY_VIEW.replace(
         SET_CALL, f"{SET_CALL}  # noqa: E501, CL101  (long key)")
 
 
 @in_module_loop
 async def test_no_quick_fix_away_from_the_diagnostic(client: Client, tmp_path: Path) -> None:
-    uri = client.open(tmp_path / "views.py", RACE)
+    uri = client.open(tmp_path / "views.py", RACY_VIEW)
     await client.findings(uri, version=1)
 
     assert await client.actions(uri, span(4, 0, 4, 0)) == []
@@ -529,11 +522,11 @@ async def test_no_quick_fix_away_from_the_diagnostic(client: Client, tmp_path: P
 async def test_unsafe_fix_is_offered_but_not_preferred_nor_applied_by_fix_all(
     client: Client, tmp_path: Path
 ) -> None:
-    text = RACE.replace("cache.set(", "cache.add(")  # add() only writes absent keys
+    text = RACY_VIEW.replace("cache.set(", "cache.add(")  # add() only writes absent keys
     uri = client.open(tmp_path / "views.py", text)
     await client.findings(uri, version=1)
 
-    actions = await client.actions(uri, span(6, 4, 6, 4))
+    actions = await client.actions(uri, span(SET_LINE, 4, SET_LINE, 4))
     fix_all = await client.actions(uri, span(0, 0, 0, 0), only=["source.fixAll"])
 
     [fix] = [a for a in actions if a.title.startswith("Replace with")]
@@ -543,7 +536,7 @@ async def test_unsafe_fix_is_offered_but_not_preferred_nor_applied_by_fix_all(
 
 @in_module_loop
 async def test_fix_all_source_action(client: Client, tmp_path: Path) -> None:
-    text = RACE + RACE.split("\n\n", 1)[1].replace("product_detail(", "product_card(")
+    text = RACY_VIEW + RACY_VIEW.split("\n\n", 1)[1].replace("product_detail(", "product_card(")
     path = tmp_path / "views.py"
     uri = client.open(path, text)
     assert len(await client.findings(uri, version=1)) == 2

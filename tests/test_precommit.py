@@ -20,21 +20,11 @@ from pathlib import Path
 import pytest
 from pre_commit.clientlib import load_manifest
 
-from tests.helpers import cli
+from tests.helpers import RACY_VIEW, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
 
-RACE = """\
-from django.core.cache import cache
-from shop.models import Product
-
-
-def product_detail(request, pk):
-    product = Product.objects.get(pk=pk)
-    payload = {"name": product.name, "version": product.version}
-    cache.set(f"product:{pk}", payload, timeout=300)
-"""
 CLEAN = """\
 from django.core.cache import cache
 from cachelint.runtime import set_if_newer
@@ -145,14 +135,14 @@ def test_the_manifest_is_committed_so_that_try_repo_can_clone_it() -> None:
 
 
 def test_hook_fails_on_a_race_and_names_the_code(hooks_repo: Path, user_repo: Path) -> None:
-    (user_repo / "views.py").write_text(RACE)
+    (user_repo / "views.py").write_text(RACY_VIEW)
     result = try_repo(hooks_repo, user_repo, "cachelint")
 
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "cachelint................" in output and "Failed" in output
     assert "views.py:8:5: CL101 blind `set()` on a refill path" in output
-    assert (user_repo / "views.py").read_text() == RACE  # this hook never writes
+    assert (user_repo / "views.py").read_text() == RACY_VIEW  # this hook never writes
     assert status(user_repo) == ["A  views.py"]  # no cache left behind
 
 
@@ -167,7 +157,7 @@ def test_hook_passes_on_clean_code(hooks_repo: Path, user_repo: Path) -> None:
 
 
 def test_fix_hook_rewrites_a_fixable_blind_refill(hooks_repo: Path, user_repo: Path) -> None:
-    (user_repo / "views.py").write_text(RACE)
+    (user_repo / "views.py").write_text(RACY_VIEW)
     (user_repo / "profiles.py").write_text(UNFIXABLE)
     result = try_repo(hooks_repo, user_repo, "cachelint-fix")
 
@@ -176,7 +166,7 @@ def test_fix_hook_rewrites_a_fixable_blind_refill(hooks_repo: Path, user_repo: P
     assert "files were modified by this hook" in output
     fixed = (user_repo / "views.py").read_text()
     assert "set_if_newer(cache, " in fixed and "cache.set(" not in fixed
-    assert fixed == fixed_in_process(RACE, user_repo.parent / "in-process")
+    assert fixed == fixed_in_process(RACY_VIEW, user_repo.parent / "in-process")
     # What no fix can settle is still reported, and left as it was.
     assert "profiles.py:7:5: CL101" in output
     assert "views.py:8" not in output
