@@ -581,28 +581,22 @@ def _noqa(text: str, line: int) -> str:
     return text[:start] + change.text + text[end:]
 
 
-def test_noqa_goes_after_a_multiline_string_not_inside_it() -> None:
-    text = 'cache.set(key, """a\nb""")\nx = 1\n'
-
-    assert _noqa(text, 1) == 'cache.set(key, """a\nb""")  # noqa: CL101\nx = 1\n'
-
-
-def test_noqa_goes_after_a_backslash_continuation() -> None:
-    text = "cache.set(key, \\\n    value)   \n"
-
-    assert _noqa(text, 1) == "cache.set(key, \\\n    value)  # noqa: CL101\n"
-
-
-def test_noqa_extends_a_list_on_another_line_of_the_statement() -> None:
-    text = "cache.set(\n    key,  # noqa:E501\n    value,\n)\n"
-
-    assert _noqa(text, 1) == "cache.set(\n    key,  # noqa:E501, CL101\n    value,\n)\n"
-
-
-def test_noqa_follows_an_existing_comment() -> None:
-    text = "cache.set(key, value)  # refill\n"
-
-    assert _noqa(text, 1) == "cache.set(key, value)  # refill  # noqa: CL101\n"
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param('cache.set(key, """a\nb""")\nx = 1\n',
+                 'cache.set(key, """a\nb""")  # noqa: CL101\nx = 1\n',
+                 id="after a multi-line string, not inside it"),
+    pytest.param("cache.set(key, \\\n    value)   \n",
+                 "cache.set(key, \\\n    value)  # noqa: CL101\n",
+                 id="after a backslash continuation"),
+    pytest.param("cache.set(\n    key,  # noqa:E501\n    value,\n)\n",
+                 "cache.set(\n    key,  # noqa:E501, CL101\n    value,\n)\n",
+                 id="extends a list on another line of the statement"),
+    pytest.param("cache.set(key, value)  # refill\n",
+                 "cache.set(key, value)  # refill  # noqa: CL101\n",
+                 id="follows an existing comment"),
+])
+def test_noqa_placement(text: str, expected: str) -> None:
+    assert _noqa(text, 1) == expected
 
 
 # Without pygls -------------------------------------------------------------------------------
