@@ -31,8 +31,6 @@ from flask_caching import Cache
 
 from cachelint.runtime import (
     JsonCodec,
-    VersionConflictError,
-    _memcache,
     aget_value,
     aget_versioned,
     ainvalidate,
@@ -130,21 +128,6 @@ def case(request: pytest.FixtureRequest, servers: Servers) -> Iterator[Case]:
 # -- python-memcached ------------------------------------------------------------------------------
 
 
-class RacingPM(memcache.Client):
-    """A real python-memcached client that runs ``between()`` after its first ``times`` gets."""
-
-    def __init__(self, server: Server, between: Callable[[], object], times: int = 1) -> None:
-        super().__init__([server.address], cache_cas=True)
-        self.between, self.times, self.gets_calls = between, times, 0
-
-    def gets(self, key: Any) -> Any:
-        reply = super().gets(key)
-        self.gets_calls += 1
-        if self.gets_calls <= self.times:
-            self.between()
-        return reply
-
-
 @pytest.fixture
 def pm(servers: Servers) -> Iterator[memcache.Client]:
     client = memcache.Client([servers.memcached.address], cache_cas=True)
@@ -152,39 +135,7 @@ def pm(servers: Servers) -> Iterator[memcache.Client]:
     client.disconnect_all()
 
 
-def test_pm_newer_write_between_gets_and_cas_wins(servers: Servers, pm: Any, key: str) -> None:
-    assert set_if_newer(pm, key, "v1", version=1)
-    racing = RacingPM(servers.memcached, lambda: set_if_newer(pm, key, "v9", version=9))
-    assert set_if_newer(racing, key, "v5", version=5) is False  # cas fails, re-read sees v9
-    assert get_versioned(pm, key) == ("v9", 9) and racing.gets_calls == 2
-
-
-def test_pm_older_write_between_gets_and_cas_is_overwritten(
-    servers: Servers, pm: Any, key: str
-) -> None:
-    assert set_if_newer(pm, key, "v1", version=1)
-    racing = RacingPM(servers.memcached, lambda: set_if_newer(pm, key, "v3", version=3))
-    assert set_if_newer(racing, key, "v5", version=5) is True
-    assert get_versioned(pm, key) == ("v5", 5) and racing.gets_calls == 2
-
-
-def test_pm_add_race_and_delete_race(servers: Servers, pm: Any, key: str) -> None:
-    racing = RacingPM(servers.memcached, lambda: invalidate(pm, key, version=9))
-    assert set_if_newer(racing, key, "v5", version=5) is False  # add fails, tombstone v9 wins
-    assert get_versioned(pm, key) is None
-    racing = RacingPM(servers.memcached, lambda: pm.delete(key))
-    assert set_if_newer(racing, key, "v10", version=10) is True  # cas: NOT_FOUND, then add
-    assert get_versioned(pm, key) == ("v10", 10)
-
-
-def test_pm_gives_up_with_version_conflict_error(servers: Servers, pm: Any, key: str) -> None:
-    counter = iter(range(10**6))
-    racing = RacingPM(servers.memcached, times=10**6,
-                      between=lambda: set_if_newer(pm, key, f"other {next(counter)}", version=5))
-    with pytest.raises(VersionConflictError):
-        set_if_newer(racing, key, "mine", version=5)
-    assert racing.gets_calls == _memcache.MAX_ATTEMPTS
-    assert (get_versioned(pm, key) or ("mine",))[0] != "mine"
+# The forced gets/cas races run on python-memcached too: see test_runtime_memcache.py.
 
 
 def test_pm_without_cache_cas_is_refused(servers: Servers, pm: Any, key: str) -> None:
