@@ -251,7 +251,7 @@ def _class_attributes(ctx: ModuleContext, node: cst.ClassDef, counter: list[int]
            for base in node.bases):
         ctx.manager_classes.add(node.name.value)
     for method in methods:
-        _lazy_locks(walker, method, attrs)
+        _attributes_set_in_methods(walker, method, attrs)
     for method in methods:
         kind = _returned_lock(walker, method, attrs)
         if kind is not None:
@@ -284,7 +284,7 @@ def _small_statements(body: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
                     pending.append(part)
 
 
-def _lazy_locks(walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind]) -> None:
+def _attributes_set_in_methods(walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind]) -> None:
     """``if self._lock is None: self._lock = asyncio.Lock()`` in any method types
     ``self._lock`` as that lock (locks are often created lazily, inside the event loop);
     so does ``self._memo = StoredLRUCache(...)`` for an in-process cache."""
