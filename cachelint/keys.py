@@ -143,6 +143,17 @@ def pairable(family: str | None) -> bool:
     return family is not None and not family.startswith(HOLE)
 
 
+def covers(deleted: str, refilled: str) -> bool:
+    """A delete of family ``deleted`` removes keys of family ``refilled``: the same family,
+    or a glob (``delete_pattern("fsm:current:*")``) that matches it."""
+    if deleted == refilled:
+        return True
+    if "*" not in deleted:
+        return False
+    pattern = ".*".join(re.escape(part) for part in re.split(r"\*|\{\}", deleted))
+    return re.fullmatch(pattern, refilled) is not None
+
+
 def family(node: cst.BaseExpression | None, resolve: Resolver | None = None) -> str | None:
     """The key family of ``node``, or None when it has no recognisable shape."""
     if node is None:

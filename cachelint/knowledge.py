@@ -126,7 +126,9 @@ WRITE_METHODS: frozenset[str] = frozenset(
 )
 DELETE_METHODS: frozenset[str] = frozenset(
     {"delete", "delete_many", "unlink", "hdel", "delete_multi", "multi_delete", "getdel",
-     "adelete", "adelete_many"}
+     "adelete", "adelete_many",
+     # django-redis: every key matching a glob
+     "delete_pattern"}
 )
 READ_METHODS: frozenset[str] = frozenset(
     {

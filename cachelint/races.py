@@ -75,9 +75,19 @@ def is_premature_delete(op: f.CacheOp) -> bool:
 def is_blind_delete(op: f.CacheOp) -> bool:
     """A shared-cache delete after the commit: what a blind refill can undo (CL403)."""
     return (
-        op.category == "delete" and op.shared and not op.in_except
+        op.category == "delete" and op.shared and not _cleanup_of_unreadable(op)
         and not is_premature_delete(op)
         and not _replaced_in_pipeline(op)
+    )
+
+
+def _cleanup_of_unreadable(op: f.CacheOp) -> bool:
+    """``try: v = cache.get(k) except ...: cache.delete(k)``: the delete throws away a
+    value that could not be read, it does not invalidate a row.  A delete in an
+    ``except`` after a failed write is still an invalidation."""
+    return op.in_except and any(
+        other.category == "read" and other.index < op.index and other.key_text == op.key_text
+        for other in op.function.ops
     )
 
 

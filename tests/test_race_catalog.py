@@ -357,6 +357,37 @@ CASES = {
         """,
         [],
     ),
+    "a glob delete covers the families it matches, and only those": (
+        """
+        from django.core.cache import cache
+        from shop.models import Product
+        def product_card(pk):
+            card = Product.objects.get(pk=pk).card()
+            cache.set(f"cards:product:{pk}", card)
+            return card
+        def clear_cards():
+            cache.delete_pattern("cards:product:*")
+        def clear_reports():
+            cache.delete_pattern("reports:*")
+        """,
+        [(5, "CL101"), (8, "CL403")],
+    ),
+    "an imported key constant pairs by where it is defined": (
+        """
+        from django.core.cache import cache
+        from shop.constants import BANNER_KEY, FOOTER_KEY
+        from shop.models import Banner
+        def banner():
+            text = Banner.objects.latest("pk").text
+            cache.set(BANNER_KEY, text)
+            return text
+        def banner_saved():
+            cache.delete(BANNER_KEY)
+        def footer_saved():
+            cache.delete(FOOTER_KEY)
+        """,
+        [(6, "CL101"), (9, "CL403")],
+    ),
     "a counter compared with a limit is not a version check": (
         """
         from django.core.cache import cache

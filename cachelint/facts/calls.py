@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import libcst as cst
@@ -23,6 +24,7 @@ from cachelint.facts.syntax import (
     IDENTIFIER_ATTRIBUTES,
     KEY_HELPER_WORDS,
     LOCK_KEY,
+    LOCK_WORDS,
     MAX_KEY_HOPS,
     MUTATORS,
     TOKEN_CALLS,
@@ -74,6 +76,13 @@ class CallFacts(Resolution):
         if isinstance(target, cst.Subscript):  # ``rows[key] = value`` feeds ``rows``
             if isinstance(target.value, cst.Name):
                 self.absorb(target.value.value, value)
+                slot = self.constant_slot(target)
+                if slot is not None:
+                    read = self._cache_read_key(unwrap_await(value))
+                    if read is not None:
+                        self.slot_reads[slot] = read
+                    elif not augment and not is_constant(unwrap_await(value)):
+                        self.slot_reads.pop(slot, None)
             return
         if not isinstance(target, cst.Name):
             return
@@ -106,6 +115,14 @@ class CallFacts(Resolution):
             # value, not the cached one (``data = None`` before the read, or
             # ``data = json.loads(data)`` after it, keeps it).
             binding.cache_read_key = None
+
+    def constant_slot(self, node: cst.BaseExpression) -> str | None:
+        """``ctx["data"]``: a local's slot at a constant index, by its text."""
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) \
+                and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+                and is_constant(node.slice[0].slice.value):
+            return self.ctx.module.code_for_node(node)
+        return None
 
     def absorb(self, name: str, value: cst.BaseExpression) -> None:
         """A local container takes in ``value`` (``items.append(row)``, ``d[k] = row``)."""
@@ -462,7 +479,8 @@ class CallFacts(Resolution):
             a.keyword is not None and a.keyword.value == "nx" for a in call.args
         )
         if not exclusive:
-            return False
+            # ``cache.set(lock_key, owner, ttl)``: a claim marker, not a cached row
+            return bool(LOCK_WORDS & set(words(re.sub(r"\W+", "_", op.key_text or ""))))
         key_words = (op.key_text or "").lower()
         if LOCK_KEY.search(key_words):
             return True
@@ -583,6 +601,13 @@ class CallFacts(Resolution):
         if isinstance(key, cst.Name):  # ``key = user_cache_key(uid)`` one step earlier
             bound = self.env.get(key.value)
             key = bound.value if bound is not None and bound.value is not None else key
+        if isinstance(key, cst.Name) and key.value.isupper() and key.value not in self.env:
+            # ``SUPPORT_STATUS_KEY``, a module constant here or imported: named by where
+            # it is defined, so that importers pair with each other and with its module.
+            where = self.ctx.imports.get(key.value) or (
+                ".".join([*self.ctx.module_parts, key.value])
+                if key.value in self.ctx.string_constants else None)
+            return ".".join(where.split(".")[-3:]) if where else None
         if not isinstance(key, cst.Call):
             return None
         func = key.func
@@ -738,6 +763,9 @@ class CallFacts(Resolution):
             isinstance(value, cst.Attribute) and value.attr.value in IDENTIFIER_ATTRIBUTES
         ):
             return True
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) \
+                and value.func.value in {"str", "int"} and len(value.args) == 1:
+            return self._is_trivial(value.args[0].value)  # ``str(host.id)``
         if isinstance(value, cst.Attribute) and value.attr.value.isupper() \
                 and isinstance(value.value, cst.Name):
             return True  # ``const.FAILURE_SENTINEL``: a module or class constant

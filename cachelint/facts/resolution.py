@@ -67,6 +67,8 @@ class Resolution:
         self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
         self.deferred = False  # recording a call that runs after the commit
         self.except_depth = 0  # inside ``except`` handlers
+        # ``ctx["data"] = cache.get(k)``: the key a constant-index slot holds a read of
+        self.slot_reads: dict[str, str] = {}
         self.statement_call: cst.BaseExpression | None = None  # the call of an Expr statement
         self.key_hops: list[str] = []  # locals being followed while resolving a key
         # The class whose constants ``obj.attr`` names while trying each class that
@@ -267,6 +269,9 @@ class Resolution:
                 return {SOURCE}
         if qualified in knowledge.ORM_READ_SHORTCUTS or qualified in knowledge.HTTP_FUNCTIONS:
             return {SOURCE}
+        module, _, function = (qualified or "").rpartition(".")
+        if module in knowledge.HTTP_CLIENT_MODULES and function in knowledge.HTTP_METHODS:
+            return {SOURCE}  # ``from requests import get``
         if qualified in self.ctx.config.extend_source_reads:
             return {SOURCE}
         name = call_name(call)

@@ -29,6 +29,8 @@ TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom"
 TOKEN_GENERATORS = ("uuid.", "secrets.", "random.", "os.urandom", "os.getpid",
                     "socket.gethostname", "shortuuid.", "ulid.", "nanoid.")
 LOCK_KEY = re.compile(r"lock|mutex|semaphore|leader|throttle|ratelimit|rate_limit")
+# Words of a key that a plain ``set`` uses to claim something rather than to cache it.
+LOCK_WORDS = frozenset({"lock", "locked", "locks", "mutex", "semaphore", "leader"})
 NON_CACHE_TYPES = frozenset(
     {
         "set", "list", "tuple", "str", "int", "frozenset", "bytes", "contextvars.ContextVar",

@@ -182,6 +182,9 @@ class Walker(CallFacts):
         if isinstance(node, cst.Name):
             binding = self.env.get(node.value)
             return binding.cache_read_key if binding is not None else None
+        slot = self.constant_slot(node)
+        if slot is not None:
+            return self.slot_reads.get(slot)
         if isinstance(node, cst.Call):
             pair = method_call(node)
             if pair is not None and pair[1] == "exists":
@@ -191,24 +194,35 @@ class Walker(CallFacts):
             return self._cache_read_key(node)
         return None
 
+    def _miss_tests(self, test: cst.BaseExpression) -> tuple[list[str], bool]:
+        """Like ``_miss_test``, with every key of ``not a or not b`` (both refilled)."""
+        key, body_is_miss = self._miss_test(test)
+        if key is None:
+            return [], False
+        found = [key]
+        test = unwrap_await(test)
+        if isinstance(test, cst.BooleanOperation):
+            other, polarity = self._miss_test(test.right)
+            if other is not None and other != key and polarity == body_is_miss:
+                found.append(other)
+        return found, body_is_miss
+
     def if_statement(self, node: cst.If) -> None:
         self.expression(node.test)
-        key, body_is_miss = self._miss_test(node.test)
+        keys, body_is_miss = self._miss_tests(node.test)
         guard = self._ordering_guard(node)
         self._check_clock_comparison(node)
         if guard is not None:
             self.guards.append(guard)
         # Each branch of a test on a cached value is a miss (``key``) or a hit (``!key``).
-        if key is not None:
-            self.miss_keys.append(key if body_is_miss else HIT + key)
+        depth = len(self.miss_keys)
+        self.miss_keys += [key if body_is_miss else HIT + key for key in keys]
         self.suite(node.body)
-        if key is not None:
-            self.miss_keys.pop()
+        del self.miss_keys[depth:]
         if guard is not None:
             self.guards.pop()
         if node.orelse is not None:
-            if key is not None:
-                self.miss_keys.append(HIT + key if body_is_miss else key)
+            self.miss_keys += [HIT + key if body_is_miss else key for key in keys]
             if guard is not None:  # the else branch is decided by the same check
                 self.guards.append(guard)
             if isinstance(node.orelse, cst.If):
@@ -217,12 +231,11 @@ class Walker(CallFacts):
                 self.suite(node.orelse.body)
             if guard is not None:
                 self.guards.pop()
-            if key is not None:
-                self.miss_keys.pop()
-        if key is not None and not body_is_miss and ends_flow(node.body):
+            del self.miss_keys[depth:]
+        if keys and not body_is_miss and ends_flow(node.body):
             # ``if cached is not None: return cached`` -- the rest of the block is the miss.
-            self.miss_keys.append(key)
-            self.exits_on_hit.append(key)
+            self.miss_keys += keys
+            self.exits_on_hit += keys
         if node.orelse is None and guard is not None and ends_flow(node.body):
             # ``if cached["version"] >= version: return`` -- it guards the rest of the block.
             self.guards.append(dataclasses.replace(guard, newer=None, after_exit=True))

@@ -51,7 +51,10 @@ class InvalidationUndoneByRefill(Rule):
     key function defined or bound inside the enclosing function) also belongs to
     that helper's family, so the same
     helper imported into another module pairs even when its template is out of
-    sight.
+    sight; likewise an UPPER_CASE key constant is also named by the module that
+    defines it (`from shop.constants import BANNER_KEY`). A glob delete
+    (django-redis `delete_pattern("cards:product:*")`) covers every family its
+    pattern matches.
     Keys whose shape cannot be known (a bare parameter, an unknown function,
     an unknown prefix such as `key + ":lock"`) never pair.
 
@@ -69,6 +72,11 @@ class InvalidationUndoneByRefill(Rule):
     commits version 8 and deletes the key, the refill writes version 7. The
     delete looked correct, and it is undone: version 7 is served until it
     expires.
+
+    A delete in an `except` handler that throws away a value the function could
+    not read (`try: cache.get(k) except ...: cache.delete(k)`) is cleanup, not an
+    invalidation, and is not reported; a delete in an `except` after a failed
+    write is.
 
     A delete followed, on the same pipeline, by a write of the same key
     (`pipe.delete(k); pipe.hset(k, mapping=...)`) replaces the key in one MULTI
@@ -139,13 +147,14 @@ class InvalidationUndoneByRefill(Rule):
                 for family in filter(keys.pairable, op.key_families):
                     refills.setdefault(family, op)
         for op in ctx.facts.ops:
-            paired = [f for f in op.key_families if f in refills]
+            paired = [(f, r) for f in op.key_families for r in refills if keys.covers(f, r)]
             if paired and races.is_blind_delete(op):
+                deleted, refilled = paired[0]
                 outcome = invalidate.build(op, ctx.module, ctx.config)
                 diagnostic = self.report(
-                    op.call, message(paired[0], "{related}", outcome.reason), outcome.fix
+                    op.call, message(deleted, "{related}", outcome.reason), outcome.fix
                 )
-                diagnostic.related = refills[paired[0]].call
+                diagnostic.related = refills[refilled].call
                 yield diagnostic
 
 
@@ -187,7 +196,8 @@ def pair(all_sites: Iterable[KeySite]) -> Iterator[tuple[KeySite, KeySite]]:
             deletes.append(site)
     reported: set[tuple[str, int, int]] = set()  # one finding per delete call
     for delete in deletes:
-        candidates = refills.get(delete.family)
+        candidates = [site for family, found in refills.items()
+                      if keys.covers(delete.family, family) for site in found]
         where = (delete.path, delete.line, delete.column)
         if candidates and where not in reported:
             reported.add(where)
