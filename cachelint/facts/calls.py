@@ -632,10 +632,14 @@ class CallFacts(Resolution):
         if where is None or not has_word(helper.replace(".", "_"), KEY_HELPER_WORDS):
             return None
         # Literal string arguments name the family too: ``fragment_key("sidebar", pk)``
-        # and ``fragment_key("footer", pk)`` are two families; other arguments are holes.
-        literals = [repr(keys.string_value(a.value)) for a in key.args
-                    if not a.star and keys.string_value(a.value) is not None]
-        return ".".join(where.lstrip(".").split(".")[-3:]) + f"({', '.join(literals)})"
+        # and ``fragment_key("footer", pk)`` are two families; the other arguments
+        # (positional or keyword) are holes, so ``cache_key(a, b)`` and
+        # ``cache_key(a, b, c)`` differ.
+        arguments = [a for a in key.args if not a.star]
+        literals = [repr(keys.string_value(a.value)) for a in arguments
+                    if keys.string_value(a.value) is not None]
+        parts = literals + [keys.HOLE] * (len(arguments) - len(literals))
+        return ".".join(where.lstrip(".").split(".")[-3:]) + f"({', '.join(parts)})"
 
     def _key_arg(self, call: cst.Call, method: str) -> cst.BaseExpression | None:
         if method in knowledge.MULTI_KEY_METHODS:

@@ -237,6 +237,8 @@ class Resolution:
                 return {EVENT}
             if kind is not None and kind.role in {"shared", "local"}:
                 return {CACHE} if method in knowledge.READ_METHODS else set()
+            if self._memory_buffer(receiver):
+                return set()  # ``buffer.read()`` of an ``io.BytesIO()`` just written
             if method in knowledge.ORM_MANAGERS:
                 return {SOURCE}
             chain = dotted(call.func) or ""
@@ -289,6 +291,13 @@ class Resolution:
                     and call.func.value.value in {self.self_name, "cls"}:
                 return {f"call:{name}"}
         return set()
+
+    def _memory_buffer(self, node: cst.BaseExpression) -> bool:
+        """A local bound to an in-memory buffer (``io.BytesIO()``): not a source."""
+        binding = self.lookup(node.value) if isinstance(node, cst.Name) else None
+        value = binding.value if binding is not None else None
+        return isinstance(value, cst.Call) and self.ctx.qualify(value.func) in {
+            "io.BytesIO", "io.StringIO"}
 
     def _is_orm_chain(self, node: cst.BaseExpression) -> bool:
         """``User.objects.filter(...).order_by(...)``: a queryset; inside a custom manager,
