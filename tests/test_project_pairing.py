@@ -322,3 +322,43 @@ def test_key_helpers_imported_from_another_module_pair(tmp_path: Path) -> None:
     assert found == [("signals.py", 6, "CL403"), ("signals.py", 7, "CL403")]
     messages = [d["message"] for d in document["diagnostics"] if d["code"] == "CL403"]
     assert "views.py:7" in messages[0] and "views.py:11" in messages[1]
+
+
+def test_key_methods_and_constants_pair_across_modules(tmp_path: Path) -> None:
+    """A specifically named key method or attribute pairs on an object of unknown class
+    (generic names such as ``get_cache_key`` do not); an imported UPPER_CASE key
+    constant pairs by the module that defines it."""
+    (tmp_path / "glossary.py").write_text(
+        "from django.core.cache import cache\n"
+        "from terms.constants import STATUS_KEY\n"
+        "from terms.models import Status, Term\n"
+        "\n"
+        "def glossary_tsv(project, lang):\n"
+        "    key = project.glossary_tsv_cache_key(lang)\n"
+        "    rows = list(Term.objects.filter(project=project, lang=lang))\n"
+        "    cache.set(key, rows)\n"
+        "    cache.set(project.get_cache_key(lang), rows)\n"
+        "    cache.set(project.max_depth_cache_key, Term.objects.count())\n"
+        "    cache.set(STATUS_KEY, Status.objects.latest('pk').name)\n"
+        "    return rows\n"
+    )
+    (tmp_path / "models.py").write_text(
+        "from django.core.cache import cache\n"
+        "from terms import constants\n"
+        "from terms.constants import STATUS_KEY\n"
+        "\n"
+        "class Project:\n"
+        "    def glossary_tsv_cache_key(self, lang):\n"
+        "        return build_key('glossary', self.pk, lang)\n"
+        "\n"
+        "    def invalidate(self, lang, other):\n"
+        "        cache.delete(self.glossary_tsv_cache_key(lang))\n"
+        "        cache.delete(other.get_cache_key(lang))\n"
+        "        cache.delete(other.objects.max_depth_cache_key)\n"
+        "        cache.delete(STATUS_KEY)\n"
+        "        cache.delete(constants.OTHER_KEY)\n"
+    )
+    document = cli_json(str(tmp_path))
+    found = sorted((Path(d["path"]).name, d["line"]) for d in document["diagnostics"]
+                   if d["code"] == "CL403")
+    assert found == [("models.py", 10), ("models.py", 12), ("models.py", 13)]

@@ -20,6 +20,7 @@ from cachelint.facts.model import (
 )
 from cachelint.facts.resolution import Resolution
 from cachelint.facts.syntax import (
+    GENERIC_KEY_WORDS,
     HIT,
     IDENTIFIER_ATTRIBUTES,
     KEY_HELPER_WORDS,
@@ -568,8 +569,8 @@ class CallFacts(Resolution):
             family = keys.family(key, self.key_resolver)
             found = [family] if family is not None else self._owner_families(key)
             found += self._branch_families(key)
-            identity = self._key_helper_identity(key)
-            return tuple(dict.fromkeys(found + ([identity] if identity is not None else [])))
+            identities = [self._key_helper_identity(key), self._member_identity(key)]
+            return tuple(dict.fromkeys(found + [i for i in identities if i is not None]))
         first = positional(call, 0)
         if first is None:
             return ()
@@ -590,7 +591,8 @@ class CallFacts(Resolution):
             elements.append(container.key)
         families = [f for element in elements
                     for f in (keys.family(element, self.key_resolver),
-                              self._key_helper_identity(element))]
+                              self._key_helper_identity(element),
+                              self._member_identity(element))]
         return tuple(dict.fromkeys(f for f in families if f is not None))
 
     def _key_helper_identity(self, key: cst.BaseExpression) -> str | None:
@@ -631,15 +633,30 @@ class CallFacts(Resolution):
             return None
         if where is None or not has_word(helper.replace(".", "_"), KEY_HELPER_WORDS):
             return None
-        # Literal string arguments name the family too: ``fragment_key("sidebar", pk)``
-        # and ``fragment_key("footer", pk)`` are two families; the other arguments
-        # (positional or keyword) are holes, so ``cache_key(a, b)`` and
-        # ``cache_key(a, b, c)`` differ.
-        arguments = [a for a in key.args if not a.star]
-        literals = [repr(keys.string_value(a.value)) for a in arguments
-                    if keys.string_value(a.value) is not None]
-        parts = literals + [keys.HOLE] * (len(arguments) - len(literals))
-        return ".".join(where.lstrip(".").split(".")[-3:]) + f"({', '.join(parts)})"
+        return ".".join(where.lstrip(".").split(".")[-3:]) + _arguments(key)
+
+    def _member_identity(self, key: cst.BaseExpression) -> str | None:
+        """``project.get_glossary_tsv_cache_key(src, lang)``, ``manager.max_depth_cache_key``:
+        a key method or attribute with a specific name, on an object of any class, names
+        its family by that name (``.max_depth_cache_key``), so that callers that cannot
+        know the class pair with the class that defines it."""
+        if isinstance(key, cst.Name):
+            bound = self.env.get(key.value)
+            key = bound.value if bound is not None and bound.value is not None else key
+        node = key.func if isinstance(key, cst.Call) else key
+        if not isinstance(node, cst.Attribute):
+            return None
+        owner = node.value
+        if isinstance(owner, cst.Name) and owner.value in self.ctx.imports:
+            return None  # ``keys.user_key(uid)``: named by its module instead
+        name = node.attr.value
+        name_words = words(name)
+        if not has_word(name, KEY_HELPER_WORDS) or all(
+                w in KEY_HELPER_WORDS or w in GENERIC_KEY_WORDS for w in name_words):
+            return None
+        if not isinstance(key, cst.Call):
+            return f".{name}"
+        return f".{name}{_arguments(key)}"
 
     def _key_arg(self, call: cst.Call, method: str) -> cst.BaseExpression | None:
         if method in knowledge.MULTI_KEY_METHODS:
@@ -826,3 +843,15 @@ class CallFacts(Resolution):
             if entry == HIT + key_text:
                 return False
         return False
+
+
+def _arguments(call: cst.Call) -> str:
+    """A key helper call's arguments as part of its family.  Literal strings name the
+    family too: ``fragment_key("sidebar", pk)`` and ``fragment_key("footer", pk)`` are
+    two families; the other arguments (positional or keyword) are holes, so
+    ``cache_key(a, b)`` and ``cache_key(a, b, c)`` differ."""
+    arguments = [a for a in call.args if not a.star]
+    literals = [repr(keys.string_value(a.value)) for a in arguments
+                if keys.string_value(a.value) is not None]
+    parts = literals + [keys.HOLE] * (len(arguments) - len(literals))
+    return f"({', '.join(parts)})"

@@ -24,6 +24,9 @@ MAX_KEY_HOPS = 4
 IDENTIFIER_ATTRIBUTES = frozenset({"id", "pk", "uuid"})
 # A helper whose name has one of these words builds cache keys (``user_cache_key()``).
 KEY_HELPER_WORDS = frozenset({"key", "keys", "cache", "cachekey", "prefix", "prefixed"})
+# ... and words too common to tell one key method from another (``get_cache_key``).
+GENERIC_KEY_WORDS = frozenset({"get", "make", "build", "gen", "generate", "create", "compute",
+                               "to", "for", "of", "the", "default", "full", "name", "cached"})
 TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom")
 # Generators of fresh tokens, by qualified name (prefixes end with a dot).
 TOKEN_GENERATORS = ("uuid.", "secrets.", "random.", "os.urandom", "os.getpid",

@@ -52,7 +52,11 @@ class InvalidationUndoneByRefill(Rule):
     that helper's family, so the same
     helper imported into another module pairs even when its template is out of
     sight; likewise an UPPER_CASE key constant is also named by the module that
-    defines it (`from shop.constants import BANNER_KEY`). A glob delete
+    defines it (`from shop.constants import BANNER_KEY`), and a key method or
+    attribute with a specific name is named by that name on an object of any class
+    (`project.glossary_tsv_cache_key(lang)`, `manager.max_depth_cache_key`; not
+    generic names such as `get_cache_key`). Helper families count their arguments:
+    `cache_key(a, b)` and `cache_key(a, b, c)` are two families. A glob delete
     (django-redis `delete_pattern("cards:product:*")`) covers every family its
     pattern matches.
     Keys whose shape cannot be known (a bare parameter, an unknown function,
