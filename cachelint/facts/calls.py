@@ -718,6 +718,11 @@ class CallFacts(Resolution):
         """The key text a shared-cache read reads, also through a small same-module
         getter (``self.get_cached_schema()`` around ``redis.get(self._schema_key)``)."""
         node = unwrap_await(node)
+        if isinstance(node, cst.IfExp):  # ``cache.get(k) if k else None``
+            for branch, other in ((node.body, node.orelse), (node.orelse, node.body)):
+                if is_constant(other):
+                    return self._cache_read_key(branch, hop)
+            return None
         if not isinstance(node, cst.Call):
             return None
         pair = method_call(node)

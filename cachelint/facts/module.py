@@ -250,12 +250,16 @@ def _class_attributes(ctx: ModuleContext, node: cst.ClassDef, counter: list[int]
     if any((terminal_name(base.value) or "").endswith(("Manager", "QuerySet"))
            for base in node.bases):
         ctx.manager_classes.add(node.name.value)
-    for method in methods:
-        _attributes_set_in_methods(walker, method, attrs)
-    for method in methods:
-        kind = _returned_lock(walker, method, attrs)
-        if kind is not None:
-            ctx.method_kinds.setdefault(node.name.value, {})[method.name.value] = kind
+    # Returned kinds before the attributes (``self.pool = self._make_pool()``) and again
+    # after them (``return self._lock``).
+    for method_pass in range(2):
+        if method_pass:
+            for method in methods:
+                _attributes_set_in_methods(walker, method, attrs)
+        for method in methods:
+            kind = _returned_kind(walker, method, attrs)
+            if kind is not None:
+                ctx.method_kinds.setdefault(node.name.value, {})[method.name.value] = kind
 
 
 def _self_name(node: cst.FunctionDef) -> str | None:
@@ -303,17 +307,20 @@ def _attributes_set_in_methods(walker: Walker, method: cst.FunctionDef, attrs: d
                     attrs.setdefault(attr.attr.value, kind)
 
 
-def _returned_lock(
+def _returned_kind(
     walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind]
 ) -> Kind | None:
-    """The lock every ``return`` of ``method`` gives: ``return self._lock`` or
-    ``return asyncio.Lock()``."""
+    """The lock or cache client every ``return`` of ``method`` gives (``return
+    self._lock``, ``return asyncio.Lock()``, ``return PooledClient(...)``); a
+    ``return None`` on failure does not count."""
     self_name = _self_name(method)
     found: Kind | None = None
     for item in _small_statements(method.body):
         if not isinstance(item, cst.Return) or item.value is None:
             continue
         value = item.value
+        if isinstance(value, cst.Name) and value.value == "None":
+            continue
         if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) \
                 and value.value.value == self_name:
             kind = attrs.get(value.attr.value)
@@ -321,7 +328,8 @@ def _returned_lock(
             kind = walker.kind_of(value, use_heuristic=False)
         else:
             return None
-        if kind is None or kind.role != "process_lock":
+        if kind is None or kind.role not in {"process_lock", "shared", "local"} \
+                or (found is not None and kind.role != found.role):
             return None
         found = kind
     return found
@@ -427,6 +435,7 @@ def _record_instance_attributes(
 ) -> None:
     """``self.cache = caches["default"]`` in ``__init__`` types ``self.cache`` everywhere."""
     attrs = ctx.class_attrs.setdefault(owner, {})
+    params = {p.name.value for p in node.params.params if p.annotation is None}
     for item in descendants(node.body):
         if isinstance(item, (cst.Assign, cst.AnnAssign)):
             targets = [t.target for t in item.targets] if isinstance(item, cst.Assign) \
@@ -440,6 +449,8 @@ def _record_instance_attributes(
                         kind = ctx.kind_of_annotation(item.annotation.annotation)
                     if kind is None:
                         kind = ctx.local_by_type_name(value)
+                    if kind is None and isinstance(value, cst.Name) and value.value in params:
+                        kind = ctx.heuristic_kind(value)  # ``self.client = redis_client``
                     if kind is not None:
                         attrs[target.attr.value] = kind
                     elif target.attr.value in attrs and attrs[target.attr.value].role == "other":

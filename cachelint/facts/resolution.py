@@ -285,8 +285,9 @@ class Resolution:
             name_words = words(name)
             if name_words and name_words[0] in knowledge.LOADER_WORDS:
                 return {SOURCE}
-            if isinstance(call.func, cst.Name) and name in ctx.function_nodes:
-                return {f"call:{name}"}
+            if isinstance(call.func, cst.Name) and (name in ctx.function_nodes or (
+                    (local := self.lookup(name)) is not None and local.local_function)):
+                return {f"call:{name}"}  # a module function, or one defined in this one
             if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name) \
                     and call.func.value.value in {self.self_name, "cls"}:
                 return {f"call:{name}"}

@@ -67,6 +67,18 @@ def ends_flow(body: cst.BaseSuite) -> bool:
     return isinstance(last, (cst.Return, cst.Raise, cst.Continue, cst.Break))
 
 
+def leaves_on_success(body: cst.BaseSuite) -> bool:
+    """The block ends the flow, or ends with a ``with``/``try`` whose own block does
+    (``with suppress(ValueError): return json.loads(hit)``): what follows runs only
+    when that block failed."""
+    if ends_flow(body):
+        return True
+    last = body.body[-1] if body.body else None
+    if isinstance(last, (cst.With, cst.Try, cst.TryStar)):
+        return leaves_on_success(last.body)
+    return False
+
+
 _ORDERING_OPERATORS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 # Words naming what orders cache entries: versions and update times.
 _ORDERING_WORDS = knowledge.VERSION_WORDS | frozenset(

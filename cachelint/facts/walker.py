@@ -21,6 +21,7 @@ from cachelint.facts.syntax import (
     _ORDERING_OPERATORS,
     HIT,
     ends_flow,
+    leaves_on_success,
     newer_operand,
     ordering_named,
     target_names,
@@ -32,7 +33,9 @@ from cachelint.facts.syntax import (
 from cachelint.names import (
     children,
     descendants,
+    keyword,
     method_call,
+    positional,
     unwrap_await,
 )
 
@@ -160,6 +163,8 @@ class Walker(CallFacts):
             operator = target.operator
             sentinel = isinstance(target.comparator, cst.Name) and (
                 target.comparator.value == "None" or isinstance(operator, (cst.Is, cst.IsNot))
+                or self._is_read_default(test.left, target.comparator.value)
+                or self._bound_to_none(target.comparator.value)
             )  # ``is None``, or identity with a default sentinel: ``get(k, _missing)``
             if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)) and sentinel:
                 key = self._cached_value_key(test.left)
@@ -173,6 +178,23 @@ class Walker(CallFacts):
             return None, False
         key = self._cached_value_key(test)
         return key, False
+
+    def _bound_to_none(self, name: str) -> bool:
+        """``not_found = None`` ... ``if cached != not_found:``."""
+        binding = self.env.get(name)
+        return binding is not None and isinstance(binding.value, cst.Name) \
+            and binding.value.value == "None" and not binding.earlier_values
+
+    def _is_read_default(self, value: cst.BaseExpression, name: str) -> bool:
+        """``value`` was read with ``name`` as the default (``r = mc.get(k, default=NOT_FOUND)``
+        ... ``r != NOT_FOUND``)."""
+        binding = self.env.get(value.value) if isinstance(value, cst.Name) else None
+        read = unwrap_await(binding.value) if binding is not None and binding.value else None
+        if not isinstance(read, cst.Call) or binding is None or binding.cache_read_key is None:
+            return False
+        default = keyword(read, "default") or positional(read, 1)
+        return default is not None and isinstance(default.value, cst.Name) \
+            and default.value.value == name
 
     def _cached_value_key(self, node: cst.BaseExpression) -> str | None:
         node = unwrap_await(node)
@@ -232,7 +254,7 @@ class Walker(CallFacts):
             if guard is not None:
                 self.guards.pop()
             del self.miss_keys[depth:]
-        if keys and not body_is_miss and ends_flow(node.body):
+        if keys and not body_is_miss and leaves_on_success(node.body):
             # ``if cached is not None: return cached`` -- the rest of the block is the miss.
             self.miss_keys += keys
             self.exits_on_hit += keys
