@@ -13,6 +13,9 @@ from __future__ import annotations
 SHARED_CACHE_OBJECTS: dict[str, str] = {
     "django.core.cache.cache": "django",
     "flask_caching.cache": "flask-caching",
+    # edx-django-utils: a request cache in front of Django's cache, written to both
+    "edx_django_utils.cache.TieredCache": "edx-tiered",
+    "edx_django_utils.cache.utils.TieredCache": "edx-tiered",
 }
 
 # Qualified names whose subscript is a shared cache (``caches["default"]``).
@@ -122,19 +125,25 @@ WRITE_METHODS: frozenset[str] = frozenset(
         "add", "replace", "get_or_set", "set_multi", "multi_set", "add_multi",
         # Django's asyncio cache API
         "aset", "aadd", "aset_many", "aget_or_set",
+        # edx-django-utils TieredCache
+        "set_all_tiers",
     }
 )
 DELETE_METHODS: frozenset[str] = frozenset(
     {"delete", "delete_many", "unlink", "hdel", "delete_multi", "multi_delete", "getdel",
      "adelete", "adelete_many",
      # django-redis: every key matching a glob
-     "delete_pattern"}
+     "delete_pattern",
+     # edx-django-utils TieredCache
+     "delete_all_tiers"}
 )
 READ_METHODS: frozenset[str] = frozenset(
     {
         "get", "get_many", "mget", "hget", "hgetall", "hmget", "get_multi", "multi_get",
         "exists", "has_key", "gets", "gets_many", "get_value",
         "aget", "aget_many", "ahas_key",
+        # edx-django-utils TieredCache: a CachedResponse with ``is_found`` and ``value``
+        "get_cached_response",
     }
 )
 # Never a blind write: compare-and-set, counters, versioned helpers.
@@ -285,6 +294,7 @@ PROCESS_LOCKS: frozenset[str] = frozenset(
         "threading.Lock", "threading.RLock", "threading.Semaphore",
         "threading.BoundedSemaphore", "threading.Condition",
         "asyncio.Lock", "asyncio.Semaphore", "asyncio.BoundedSemaphore", "asyncio.Condition",
+        "anyio.Lock", "anyio.Semaphore", "anyio.Condition", "trio.Lock", "trio.Semaphore",
         "multiprocessing.Lock", "multiprocessing.RLock", "multiprocessing.Semaphore",
         "multiprocessing.synchronize.Lock", "filelock.FileLock", "filelock.SoftFileLock",
         "fasteners.InterProcessLock", "fasteners.ReaderWriterLock", "_thread.allocate_lock",
@@ -305,6 +315,11 @@ CONSUMER_DECORATORS: frozenset[str] = frozenset(
         "django.dispatch.receiver", "actor", "dramatiq.actor", "periodic_task",
         "job", "rq.decorators.job", "subscriber", "consumer", "handler",
     }
+)
+# Methods of a Django Channels consumer (``class Live(AsyncJsonWebsocketConsumer)``)
+# that receive one message.
+CHANNELS_RECEIVE_METHODS: frozenset[str] = frozenset(
+    {"receive", "receive_json", "websocket_receive"}
 )
 CONSUMER_PREFIXES: tuple[str, ...] = ("handle_", "on_", "consume_", "process_")
 EVENT_PARAM_NAMES: frozenset[str] = frozenset(

@@ -353,6 +353,14 @@ def _is_consumer(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
     return False
 
 
+def _is_channels_receiver(ctx: ModuleContext, node: cst.FunctionDef, owner: str | None) -> bool:
+    """``receive_json(self, content)`` of a Django Channels consumer class: called with
+    each message a client or the channel layer delivers."""
+    bases = ctx.class_bases.get(owner or "", [])
+    return node.name.value in knowledge.CHANNELS_RECEIVE_METHODS and any(
+        base.endswith("Consumer") for base in bases)
+
+
 def _signal_receiver_shape(node: cst.FunctionDef) -> bool:
     """``def on_saved(sender, instance, **kwargs)``: Django's receiver signature, whether
     connected by decorator here or with ``signal.connect`` in another module."""
@@ -387,7 +395,7 @@ def _walk_function(
     counter: list[int],
     enclosing: Walker | None = None,
 ) -> tuple[FunctionFacts, Walker]:
-    consumer = _is_consumer(ctx, node)
+    consumer = _is_consumer(ctx, node) or _is_channels_receiver(ctx, node, owner)
     facts = FunctionFacts(node.name.value, node, node.asynchronous is not None, owner, consumer)
     env = {name: Binding(set(b.tags), set(b.roots), b.kind, b.value,
                          local_function=b.local_function) for name, b in outer.items()}

@@ -207,6 +207,8 @@ class Walker(CallFacts):
         slot = self.constant_slot(node)
         if slot is not None:
             return self.slot_reads.get(slot)
+        if isinstance(node, cst.Attribute) and node.attr.value in {"is_found", "found"}:
+            return self._cached_value_key(node.value)  # TieredCache's CachedResponse
         if isinstance(node, cst.Call):
             pair = method_call(node)
             if pair is not None and pair[1] == "exists":

@@ -11,7 +11,8 @@ class ProcessLocalLockSharedCache(Rule):
     """
     ## What it does
     Finds a process-local lock (`threading.Lock/RLock/Semaphore/BoundedSemaphore/
-    Condition`, `asyncio.Lock/Semaphore/Condition`) or a host-local one
+    Condition`, `asyncio.Lock/Semaphore/Condition`, `anyio.Lock`, `trio.Lock`,
+    gevent locks) or a host-local one
     (`multiprocessing.Lock/RLock`, `filelock.FileLock`,
     `fasteners.InterProcessLock`) taken with `with`, `async with` or `acquire()`
     around reads or writes of a **shared** cache. Locks are resolved through

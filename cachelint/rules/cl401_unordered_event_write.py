@@ -20,6 +20,8 @@ class UnorderedEventWrite(WriteRaceRule):
       `subscriber.subscribe(path, callback=handler)`, and functions with Django's
       receiver signature `(sender, ..., **kwargs)` wherever they are connected
       (often in `AppConfig.ready()`);
+    - `receive`/`receive_json`/`websocket_receive` of a Django Channels consumer
+      class (`class Live(AsyncJsonWebsocketConsumer)`);
     - messages of consumer loops: `for msg in KafkaConsumer(...)`,
       `msg = consumer.poll(...)`, `await consumer.getmany()`,
       `pubsub.listen()`/`get_message()`, `xreadgroup`, `blpop`.
