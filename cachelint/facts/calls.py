@@ -718,6 +718,9 @@ class CallFacts(Resolution):
         """The key text a shared-cache read reads, also through a small same-module
         getter (``self.get_cached_schema()`` around ``redis.get(self._schema_key)``)."""
         node = unwrap_await(node)
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or) \
+                and _empty(node.right):  # ``cache.get(k) or {}``
+            return self._cache_read_key(node.left, hop)
         if isinstance(node, cst.IfExp):  # ``cache.get(k) if k else None``
             for branch, other in ((node.body, node.orelse), (node.orelse, node.body)):
                 if is_constant(other):
@@ -860,3 +863,15 @@ def _arguments(call: cst.Call) -> str:
                 if keys.string_value(a.value) is not None]
     parts = literals + [keys.HOLE] * (len(arguments) - len(literals))
     return f"({', '.join(parts)})"
+
+
+def _empty(node: cst.BaseExpression) -> bool:
+    """A constant or an empty container: ``None``, ``0``, ``[]``, ``{}``, ``dict()``."""
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)) and not node.elements:
+        return True
+    if isinstance(node, cst.Dict) and not node.elements:
+        return True
+    if isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Name) \
+            and node.func.value in {"dict", "list", "set", "tuple"}:
+        return True
+    return is_constant(node)

@@ -175,6 +175,10 @@ class Walker(CallFacts):
                     return self.ctx.module.code_for_node(test.left), isinstance(
                         operator, cst.NotIn
                     )
+                # ``if name not in cached_dict:`` -- an entry of a cached mapping is missing
+                key = self._cached_value_key(target.comparator)
+                if key is not None:
+                    return key, isinstance(operator, cst.NotIn)
             return None, False
         key = self._cached_value_key(test)
         return key, False
