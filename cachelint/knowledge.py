@@ -146,6 +146,8 @@ READ_METHODS: frozenset[str] = frozenset(
         "get_cached_response",
     }
 )
+# Calls that list the keys matching a glob (redis-py, django-redis).
+KEY_LISTING_METHODS: frozenset[str] = frozenset({"scan_iter", "keys", "iter_keys"})
 # Never a blind write: compare-and-set, counters, versioned helpers.
 SAFE_METHODS: frozenset[str] = frozenset(
     {"cas", "incr", "decr", "incrby", "decrby", "incrbyfloat", "hincrby", "incr_version",

@@ -372,6 +372,27 @@ CASES = {
         """,
         [(5, "CL101"), (8, "CL403")],
     ),
+    "keys listed by a glob and deleted one by one cover the glob's families": (
+        """
+        import redis
+        from django.core.cache import cache
+        from shop.models import Product
+        r = redis.Redis()
+        def card(pk):
+            value = Product.objects.get(pk=pk).card()
+            r.set(f"cards:{pk}", value)
+            cache.set(f"tiles:{pk}", value)
+        def clear_cards():
+            for key in r.scan_iter(match="cards:*"):
+                r.delete(key)
+        def clear_tiles():
+            cache.delete_many(cache.keys("tiles:*"))
+        def clear_reports():
+            for key in r.scan_iter("reports:*"):
+                r.delete(key)
+        """,
+        [(7, "CL101"), (8, "CL101"), (11, "CL403"), (13, "CL403")],
+    ),
     "an imported key constant pairs by where it is defined": (
         """
         from django.core.cache import cache

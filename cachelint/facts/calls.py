@@ -520,7 +520,22 @@ class CallFacts(Resolution):
             name = call_name(node)
             if name is not None and name in self.ctx.key_helpers:
                 return self.ctx.key_helpers[name]
+            pattern = self._scanned_pattern(node)
+            if pattern is not None:  # ``for k in r.scan_iter("user:*")``: the glob
+                return keys.template(pattern, self.key_resolver)
         return None
+
+    def _scanned_pattern(self, call: cst.Call) -> cst.BaseExpression | None:
+        """The glob of ``r.scan_iter(match="user:*")`` / ``cache.keys("user:*")`` on a
+        shared client: the keys it lists."""
+        pair = method_call(call)
+        if pair is None or pair[1] not in knowledge.KEY_LISTING_METHODS:
+            return None
+        kind = self.kind_of(pair[0])
+        if kind is None or kind.role != "shared":
+            return None
+        arg = keyword(call, "match") or keyword(call, "pattern") or positional(call, 0)
+        return arg.value if arg is not None else None
 
     def _branch_families(self, key: cst.BaseExpression) -> list[str]:
         """A key local bound differently on each branch names every family it was given,
@@ -589,6 +604,8 @@ class CallFacts(Resolution):
             elements += [e.key for e in container.elements if isinstance(e, cst.DictElement)]
         elif isinstance(container, cst.DictComp):
             elements.append(container.key)
+        elif isinstance(container, cst.Call) and self._scanned_pattern(container) is not None:
+            elements.append(container)  # ``delete_many(cache.keys("user:*"))``
         families = [f for element in elements
                     for f in (keys.family(element, self.key_resolver),
                               self._key_helper_identity(element),
@@ -610,7 +627,7 @@ class CallFacts(Resolution):
                 ".".join([*self.ctx.module_parts, key.value])
                 if key.value in self.ctx.string_constants else None)
             return ".".join(where.split(".")[-3:]) if where else None
-        if not isinstance(key, cst.Call):
+        if not isinstance(key, cst.Call) or self._scanned_pattern(key) is not None:
             return None
         func = key.func
         if isinstance(func, cst.Name):

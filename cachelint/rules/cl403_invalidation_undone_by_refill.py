@@ -57,8 +57,9 @@ class InvalidationUndoneByRefill(Rule):
     (`project.glossary_tsv_cache_key(lang)`, `manager.max_depth_cache_key`; not
     generic names such as `get_cache_key`). Helper families count their arguments:
     `cache_key(a, b)` and `cache_key(a, b, c)` are two families. A glob delete
-    (django-redis `delete_pattern("cards:product:*")`) covers every family its
-    pattern matches.
+    (django-redis `delete_pattern("cards:product:*")`, or the keys of
+    `scan_iter(match=...)`/`keys(...)` deleted one by one or with `delete_many`)
+    covers every family its pattern matches.
     Keys whose shape cannot be known (a bare parameter, an unknown function,
     an unknown prefix such as `key + ":lock"`) never pair.
 
