@@ -98,6 +98,11 @@ class CallFacts(Resolution):
             kind = self._resolve_kind(value)
         if kind is not None:
             binding.kind = kind
+        elif not augment and binding.kind is not None and binding.kind.role == "local" \
+                and target.value not in _names_read(value):
+            # ``headers = response.headers`` after ``headers = {}``; a declared client
+            # (``connection: Redis``) keeps its type when rebound, as in a type checker.
+            binding.kind = None
         if not augment and binding.value is not None and binding.value is not value:
             binding.earlier_values.append(binding.value)
         binding.value = value
@@ -626,7 +631,11 @@ class CallFacts(Resolution):
             where = self.ctx.imports.get(key.value) or (
                 ".".join([*self.ctx.module_parts, key.value])
                 if key.value in self.ctx.string_constants else None)
-            return ".".join(where.split(".")[-3:]) if where else None
+            if where is None:
+                return None
+            if not _generic_key_name(key.value):
+                return key.value  # ``THEME_CACHE_KEY`` names one family wherever it is
+            return ".".join(where.split(".")[-3:])
         if not isinstance(key, cst.Call) or self._scanned_pattern(key) is not None:
             return None
         func = key.func
@@ -667,9 +676,7 @@ class CallFacts(Resolution):
         if isinstance(owner, cst.Name) and owner.value in self.ctx.imports:
             return None  # ``keys.user_key(uid)``: named by its module instead
         name = node.attr.value
-        name_words = words(name)
-        if not has_word(name, KEY_HELPER_WORDS) or all(
-                w in KEY_HELPER_WORDS or w in GENERIC_KEY_WORDS for w in name_words):
+        if not has_word(name, KEY_HELPER_WORDS) or _generic_key_name(name):
             return None
         if not isinstance(key, cst.Call):
             return f".{name}"
@@ -892,3 +899,15 @@ def _empty(node: cst.BaseExpression) -> bool:
             and node.func.value in {"dict", "list", "set", "tuple"}:
         return True
     return is_constant(node)
+
+
+def _names_read(node: cst.BaseExpression) -> set[str]:
+    """The variable names an expression reads (not attribute names: ``r.headers``)."""
+    nodes = [node, *descendants(node)]
+    attrs = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
+    return {n.value for n in nodes if isinstance(n, cst.Name) and id(n) not in attrs}
+
+
+def _generic_key_name(name: str) -> bool:
+    """``get_cache_key``, ``CACHE_KEY``: no word that tells one key from another."""
+    return all(w in KEY_HELPER_WORDS or w in GENERIC_KEY_WORDS for w in words(name))

@@ -179,6 +179,8 @@ class ModuleContext:
         bare = name.lstrip("_")
         if self._local_pattern.search(bare):
             return None
+        if bare.lower() == "caches" and not isinstance(node, cst.Subscript):
+            return None  # ``caches["default"]`` is a cache; ``entry.caches.get(k)`` a mapping
         if self._shared_pattern.search(bare):
             return Kind("shared", "unknown", resolved=False)
         return None

@@ -11,6 +11,7 @@ from cachelint import knowledge
 from cachelint.facts.calls import CallFacts
 from cachelint.facts.model import (
     CACHE,
+    CLOCK,
     EVENT,
     Binding,
     ClockUse,
@@ -175,9 +176,11 @@ class Walker(CallFacts):
                     return self.ctx.module.code_for_node(test.left), isinstance(
                         operator, cst.NotIn
                     )
-                # ``if name not in cached_dict:`` -- an entry of a cached mapping is missing
+                # ``if name not in cached_dict:`` -- an entry of a cached mapping is
+                # missing; an entry named by the clock (``current_hour``) is a time
+                # window being opened, not missing data.
                 key = self._cached_value_key(target.comparator)
-                if key is not None:
+                if key is not None and CLOCK not in self.provenance(test.left)[0]:
                     return key, isinstance(operator, cst.NotIn)
             return None, False
         key = self._cached_value_key(test)

@@ -51,8 +51,9 @@ class InvalidationUndoneByRefill(Rule):
     key function defined or bound inside the enclosing function) also belongs to
     that helper's family, so the same
     helper imported into another module pairs even when its template is out of
-    sight; likewise an UPPER_CASE key constant is also named by the module that
-    defines it (`from shop.constants import BANNER_KEY`), and a key method or
+    sight; likewise an UPPER_CASE key constant is also named by its name
+    wherever it is imported (`from shop.constants import BANNER_KEY`), or by the
+    module that defines it when the name is generic (`CACHE_KEY`), and a key method or
     attribute with a specific name is named by that name on an object of any class
     (`project.glossary_tsv_cache_key(lang)`, `manager.max_depth_cache_key`; not
     generic names such as `get_cache_key`). Helper families count their arguments:
