@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from cachelint import __version__, noqa
 from cachelint.config import Config
 from cachelint.diagnostics import Diagnostic, FileError
 from cachelint.engine import SourceError, analyse_bytes, enabled_rules
+from cachelint.local_types import local_instances
 from cachelint.rules import rule_by_code
 from cachelint.rules.cl403_invalidation_undone_by_refill import KeySite, message, pair
 
@@ -210,6 +211,9 @@ def lint(
 ) -> Report:
     """Lint ``paths``; CL403 pairs deletes and refills across every file linted."""
     files, errors = discover(paths, config)
+    local = local_instances(files)
+    if local - config.extend_local_caches:
+        config = replace(config, extend_local_caches=config.extend_local_caches | local)
     codes = [r.code for r in enabled_rules(config)]
     project = CL403 in codes
     file_codes = [c for c in codes if c != CL403]

@@ -1,0 +1,73 @@
+"""Project-wide: in-process caches the project defines and shares through a module.
+
+``lnbits/utils/cache.py`` defines ``class Cache`` (a dict with expiry) and
+``cache = Cache()``; ``from lnbits.utils.cache import cache`` elsewhere then looks
+like a shared cache by its name alone.  When ``cachelint check DIR`` sees the module
+that defines the instance, it records the instance as local, like a user's
+``extend-local-caches``.  flake8 and the editor see one file at a time and cannot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path, PurePath
+
+import libcst as cst
+
+from cachelint.config import Config
+from cachelint.engine import run_deep
+from cachelint.facts import build_facts
+from cachelint.names import terminal_name
+
+# ``cache = Cache()`` / ``cache: Cache = Cache(interval=10)`` at module level.
+_INSTANCE = re.compile(r"^(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\(", re.MULTILINE)
+# Methods that make a class a cache: reads and writes by key.
+_CACHE_METHODS = ({"get", "set"}, {"__getitem__", "__setitem__"})
+_PLAIN_BASES = {"object", "dict", "OrderedDict", "Generic"}
+
+
+def local_instances(files: Iterable[Path]) -> frozenset[str]:
+    """Dotted names (every suffix: ``utils.cache.cache``, ``lnbits.utils.cache.cache``)
+    of module-level instances of in-process cache classes defined in the same module."""
+    found: set[str] = set()
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeError):
+            continue  # reported when the file itself is analysed
+        candidates = [(name, cls) for name, cls in _INSTANCE.findall(text)
+                      if re.search(rf"^class {re.escape(cls)}\b", text, re.MULTILINE)]
+        if not candidates:
+            continue
+        try:
+            local = run_deep(partial(_local_classes, text, str(path)))
+        except Exception:  # noqa: BLE001, S112 - the file's own analysis reports it
+            continue
+        parts = [p for p in PurePath(path).with_suffix("").parts if p not in {"/", "."}]
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        for name, cls in candidates:
+            if cls in local:
+                found.update(".".join([*parts[i:], name]) for i in range(len(parts)))
+    return frozenset(found)
+
+
+def _local_classes(text: str, path: str) -> set[str]:
+    """Classes of the module with cache methods and no shared-cache call in them, built
+    on nothing else (a subclass of ``redis.StrictRedis`` or of an unknown base may well
+    be shared)."""
+    module = cst.parse_module(text)
+    facts = build_facts(module, Config(), path)
+    shared = {f.class_name for f in facts.functions if any(op.shared for op in f.ops)}
+    found: set[str] = set()
+    for statement in module.body:
+        if isinstance(statement, cst.ClassDef):
+            methods = {s.name.value for s in statement.body.body if isinstance(s, cst.FunctionDef)}
+            name = statement.name.value
+            bases = {terminal_name(b.value) for b in statement.bases}
+            if name not in shared and bases <= _PLAIN_BASES \
+                    and any(wanted <= methods for wanted in _CACHE_METHODS):
+                found.add(name)
+    return found
