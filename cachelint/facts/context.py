@@ -236,7 +236,8 @@ class ModuleContext:
         kind = self.kind_of_qualified(qualified, called=True)
         if kind is not None:
             return kind
-        if qualified in {"dict", "typing.Dict", "typing.MutableMapping", "MutableMapping"}:
+        if qualified in {"dict", "typing.Dict", "typing.MutableMapping", "MutableMapping",
+                         "Mapping"}:
             return Kind("local", "dict")
         # A project's alias of a client type: ``client: RedisClientType``.
         if _CLIENT_TYPE.search(qualified.rsplit(".", 1)[-1]):
