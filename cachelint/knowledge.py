@@ -216,7 +216,7 @@ SESSION_NAMES: frozenset[str] = frozenset(
 )
 DBAPI_FETCH_METHODS: frozenset[str] = frozenset({"fetchone", "fetchall", "fetchmany"})
 HTTP_CLIENT_MODULES: frozenset[str] = frozenset({"requests", "httpx", "aiohttp", "urllib3"})
-HTTP_FUNCTIONS: frozenset[str] = frozenset({"urllib.request.urlopen"})
+HTTP_FUNCTIONS: frozenset[str] = frozenset({"urllib.request.urlopen", "feedparser.parse"})
 HTTP_METHODS: frozenset[str] = frozenset(
     {"get", "post", "put", "patch", "request", "head", "options", "send_request"}
 )
