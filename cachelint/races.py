@@ -19,6 +19,7 @@ once the delete moves after the commit, CL403 can report it).
 from __future__ import annotations
 
 from cachelint import facts as f
+from cachelint import knowledge
 
 
 def is_blind_write(op: f.CacheOp) -> bool:
@@ -44,10 +45,16 @@ def _cas_protocol(op: f.CacheOp) -> bool:
 
 def is_refill(op: f.CacheOp, module: f.ModuleFacts) -> bool:
     return (
-        f.from_source(op, module)
+        (f.from_source(op, module) and not _pass_through(op))
         or op.on_miss_branch
         or op.function.refill_named
     )
+
+
+def _pass_through(op: f.CacheOp) -> bool:
+    """``def set(self, key, value): self.cache.set(key, encrypt(value))``: a cache proxy's
+    own write method stores what its caller hands it; the caller's write is the race."""
+    return op.function.name in knowledge.WRITE_METHODS and f.PARAM in op.tags
 
 
 def write_race(op: f.CacheOp, module: f.ModuleFacts) -> str | None:
