@@ -479,7 +479,8 @@ class CallFacts(Resolution):
         return False
 
     def _is_lock_acquisition(self, op: CacheOp) -> bool:
-        """``cache.add(lock_key, "1")`` / ``r.set(k, token, nx=True)``: a lock, not a value."""
+        """``cache.add(lock_key, "1")`` / ``r.set(k, token, nx=True)`` / a plain
+        ``cache.set(lock_key, owner)``: a lock or a claim, not a cached value."""
         call = op.call
         exclusive = op.method in {"add", "setnx"} or any(
             a.keyword is not None and a.keyword.value == "nx" for a in call.args

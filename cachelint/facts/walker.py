@@ -143,22 +143,24 @@ class Walker(CallFacts):
 
     # -- branches -------------------------------------------------------------------------
 
-    def _miss_test(self, test: cst.BaseExpression) -> tuple[str | None, bool]:
-        """(key, body_is_miss) for a test on a cached value; key None when unrelated."""
+    def _miss_test(self, test: cst.BaseExpression) -> tuple[list[str], bool]:
+        """(keys, body_is_miss) for a test on cached values; no keys when unrelated.
+        ``not a or not b`` names both keys: the body refills each of them."""
         test = unwrap_await(test)
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            key, body_is_miss = self._miss_test(test.expression)
-            return key, not body_is_miss
+            keys, body_is_miss = self._miss_test(test.expression)
+            return keys, not body_is_miss
         if isinstance(test, cst.BooleanOperation):
-            left = self._miss_test(test.left)
-            right = self._miss_test(test.right)
             conjunction = isinstance(test.operator, cst.And)
-            for key, body_is_miss in (left, right):
+            found: list[str] = []
+            polarity: bool | None = None
+            for keys, body_is_miss in (self._miss_test(test.left), self._miss_test(test.right)):
                 # ``miss and x`` / ``hit and x``: the body has the operand's polarity;
                 # ``miss or stale(v)``: the body is where the value gets refilled.
-                if key is not None and (conjunction or body_is_miss):
-                    return key, body_is_miss
-            return None, False
+                if keys and (conjunction or body_is_miss) and polarity in (None, body_is_miss):
+                    polarity = body_is_miss
+                    found += [k for k in keys if k not in found]
+            return found, bool(polarity)
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
             target = test.comparisons[0]
             operator = target.operator
@@ -169,11 +171,11 @@ class Walker(CallFacts):
             )  # ``is None``, or identity with a default sentinel: ``get(k, _missing)``
             if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)) and sentinel:
                 key = self._cached_value_key(test.left)
-                return key, isinstance(operator, (cst.Is, cst.Equal))
+                return _listed(key), isinstance(operator, (cst.Is, cst.Equal))
             if isinstance(operator, (cst.In, cst.NotIn)):
                 kind = self.kind_of(target.comparator)
                 if kind is not None and kind.role == "shared":
-                    return self.ctx.module.code_for_node(test.left), isinstance(
+                    return [self.ctx.module.code_for_node(test.left)], isinstance(
                         operator, cst.NotIn
                     )
                 # ``if name not in cached_dict:`` -- an entry of a cached mapping is
@@ -181,10 +183,9 @@ class Walker(CallFacts):
                 # window being opened, not missing data.
                 key = self._cached_value_key(target.comparator)
                 if key is not None and CLOCK not in self.provenance(test.left)[0]:
-                    return key, isinstance(operator, cst.NotIn)
-            return None, False
-        key = self._cached_value_key(test)
-        return key, False
+                    return [key], isinstance(operator, cst.NotIn)
+            return [], False
+        return _listed(self._cached_value_key(test)), False
 
     def _bound_to_none(self, name: str) -> bool:
         """``not_found = None`` ... ``if cached != not_found:``."""
@@ -225,22 +226,9 @@ class Walker(CallFacts):
             return self._cache_read_key(node)
         return None
 
-    def _miss_tests(self, test: cst.BaseExpression) -> tuple[list[str], bool]:
-        """Like ``_miss_test``, with every key of ``not a or not b`` (both refilled)."""
-        key, body_is_miss = self._miss_test(test)
-        if key is None:
-            return [], False
-        found = [key]
-        test = unwrap_await(test)
-        if isinstance(test, cst.BooleanOperation):
-            other, polarity = self._miss_test(test.right)
-            if other is not None and other != key and polarity == body_is_miss:
-                found.append(other)
-        return found, body_is_miss
-
     def if_statement(self, node: cst.If) -> None:
         self.expression(node.test)
-        keys, body_is_miss = self._miss_tests(node.test)
+        keys, body_is_miss = self._miss_test(node.test)
         guard = self._ordering_guard(node)
         self._check_clock_comparison(node)
         if guard is not None:
@@ -381,3 +369,5 @@ class Walker(CallFacts):
             self.locks.remove(region)
 
 
+def _listed(key: str | None) -> list[str]:
+    return [key] if key is not None else []
