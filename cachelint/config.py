@@ -41,6 +41,9 @@ class Config:
     version_attributes: tuple[str, ...] = knowledge.DEFAULT_VERSION_ATTRIBUTES
     versioned_helpers: frozenset[str] = frozenset(knowledge.DEFAULT_VERSIONED_HELPERS)
     helper_module: str = "cachelint.runtime"
+    # Not an option: ``cachelint check DIR`` fills it with the project's module-level key
+    # helpers (``("keys.user_key", "user:{}")``, every dotted suffix) for importers.
+    project_key_helpers: tuple[tuple[str, str], ...] = ()
     root: Path | None = None
     source: Path | None = field(default=None, compare=False)
 

@@ -327,6 +327,8 @@ CHANNELS_RECEIVE_METHODS: frozenset[str] = frozenset(
     {"receive", "receive_json", "websocket_receive"}
 )
 CONSUMER_PREFIXES: tuple[str, ...] = ("handle_", "on_", "consume_", "process_")
+# A consumer class's ``handle(self, event)``: a handler by its whole name.
+CONSUMER_NAMES: frozenset[str] = frozenset({"handle", "consume"})
 EVENT_PARAM_NAMES: frozenset[str] = frozenset(
     {"event", "message", "msg", "payload", "evt", "record", "body", "data", "instance",
      "notification", "update", "delivery"}

@@ -16,6 +16,7 @@ from cachelint.config import Config
 from cachelint.diagnostics import Diagnostic, FileError
 from cachelint.engine import SourceError, analyse_bytes, enabled_rules
 from cachelint.local_types import local_instances
+from cachelint.project_keys import project_key_helpers
 from cachelint.rules import rule_by_code
 from cachelint.rules.cl403_invalidation_undone_by_refill import KeySite, message, pair
 
@@ -214,6 +215,7 @@ def lint(
     local = local_instances(files)
     if local - config.extend_local_caches:
         config = replace(config, extend_local_caches=config.extend_local_caches | local)
+    config = replace(config, project_key_helpers=project_key_helpers(files))
     codes = [r.code for r in enabled_rules(config)]
     project = CL403 in codes
     file_codes = [c for c in codes if c != CL403]

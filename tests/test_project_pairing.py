@@ -324,6 +324,54 @@ def test_key_helpers_imported_from_another_module_pair(tmp_path: Path) -> None:
     assert "views.py:7" in messages[0] and "views.py:11" in messages[1]
 
 
+def test_imported_key_helper_templates_pair_with_spelled_out_keys(tmp_path: Path) -> None:
+    """``cache_keys.page_key(slug)`` in a view and ``"cms:page:" + slug`` in a task are one
+    family: ``cachelint check DIR`` reads the helper's template from its module.  A helper
+    whose name two modules define with two templates is ambiguous and resolves to neither."""
+    (tmp_path / "cache_keys.py").write_text(
+        "def page_key(slug):\n"
+        "    return f\"cms:page:{slug}\"\n"
+        "\n"
+        "def greeting(name):\n"
+        "    return f\"hello {name}\"\n"
+    )
+    for app, template in (("blog", "blog:post:{pk}"), ("shop", "shop:item:{pk}")):
+        (tmp_path / app).mkdir()
+        (tmp_path / app / "keys.py").write_text(f"def item_key(pk):\n    return f\"{template}\"\n")
+    (tmp_path / "views.py").write_text(
+        "from django.core.cache import cache\n"
+        "from cache_keys import page_key\n"
+        "from keys import item_key\n"
+        "from cms.models import Page, Item\n"
+        "\n"
+        "def page(slug):\n"
+        "    html = cache.get(page_key(slug))\n"
+        "    if html is None:\n"
+        "        html = Page.objects.get(slug=slug).render()\n"
+        "        cache.set(page_key(slug), html)\n"
+        "    return html\n"
+        "\n"
+        "def item(pk):\n"
+        "    cache.set(item_key(pk), Item.objects.get(pk=pk).title)\n"
+    )
+    (tmp_path / "tasks.py").write_text(
+        "from django.core.cache import cache\n"
+        "\n"
+        "def publish(page):\n"
+        "    cache.delete(\"cms:page:\" + page.slug)\n"
+        "    cache.delete(f\"blog:post:{page.pk}\")\n"
+        "    cache.delete(f\"hello {page.pk}\")\n"
+    )
+    document = cli_json(str(tmp_path))
+    found = [(Path(d["path"]).name, d["line"], d["message"]) for d in document["diagnostics"]
+             if d["code"] == "CL403"]
+    assert [(name, line) for name, line, _ in found] == [("tasks.py", 4)]
+    assert "views.py:10" in found[0][2]
+    # Without the helper's module in the run (as under flake8), the template is unknown.
+    alone = cli_json(str(tmp_path / "views.py"), str(tmp_path / "tasks.py"))
+    assert [d for d in alone["diagnostics"] if d["code"] == "CL403"] == []
+
+
 def test_key_methods_and_constants_pair_across_modules(tmp_path: Path) -> None:
     """A specifically named key method or attribute pairs on an object of unknown class
     (generic names such as ``get_cache_key`` do not); an imported UPPER_CASE key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 import libcst as cst
@@ -75,6 +76,12 @@ class CallFacts(Resolution):
                 )
             return
         if isinstance(target, cst.Subscript):  # ``rows[key] = value`` feeds ``rows``
+            entry = _string_index(target)
+            if entry is not None and has_word(entry, knowledge.VERSION_WORDS) \
+                    and self.clock_or_hop(value):
+                self.facts.clock_uses.append(
+                    ClockUse(value, f'assigned to the version entry `"{entry}"`')
+                )
             if isinstance(target.value, cst.Name):
                 self.absorb(target.value.value, value)
                 slot = self.constant_slot(target)
@@ -188,14 +195,19 @@ class CallFacts(Resolution):
                 self.watched.add(text)
         elif method == "on_commit":
             self._deferred_lambda(call)
-        if method in knowledge.COMMIT_METHODS and not call.args:
+        if method in knowledge.COMMIT_METHODS and not call.args and not self._consumer(receiver):
             self.facts.commit_indexes.append(self.next_index())
+            self._commit_changed_rows()
             return
         if method in MUTATORS and isinstance(receiver, cst.Name) and receiver.value in self.env:
             for arg in call.args:
                 self.absorb(receiver.value, arg.value)
             if method in {"append", "add"} and len(call.args) == 1:
                 self.env[receiver.value].appended.append(call.args[0].value)
+        buffer = self._buffer_written_by(receiver)
+        if buffer is not None:  # ``csv.writer(buf).writerows(rows)``: ``rows`` is in ``buf``
+            for arg in call.args:
+                self.absorb(buffer, arg.value)
         kind = self.kind_of(receiver)
         if kind is not None and kind.role in {"shared", "local"}:
             if self.cache_op(call, receiver, kind, method, awaited):
@@ -258,9 +270,11 @@ class CallFacts(Resolution):
             passed = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
             self._check_clock_versions(passed, f"passed to `{name}()`")
         qualified = self.ctx.qualify(call.func)
-        if qualified in self.ctx.config.versioned_helpers or call_name(call) in {
+        # A helper named for versions or caches (``set_versioned``, ``cache_put``) is a
+        # versioned helper or a cache write, whichever the config says.
+        if qualified in self.ctx.config.versioned_helpers or name in {
             h.rsplit(".", 1)[-1] for h in self.ctx.config.versioned_helpers
-        }:
+        } or has_word(name, knowledge.VERSION_WORDS | {"versioned", "cache", "cached"}):
             self._check_version_kwargs(call, "passed as the version of a versioned write")
 
     def _check_version_kwargs(self, call: cst.Call, context: str) -> None:
@@ -284,6 +298,8 @@ class CallFacts(Resolution):
                 continue
             elif isinstance(current, cst.Call):
                 stack.extend(arg.value for arg in current.args)
+                if isinstance(current.func, cst.Attribute):  # ``json.dumps(m).encode()``
+                    stack.append(current.func.value)
                 continue
             if isinstance(current, (cst.Dict, cst.List, cst.Tuple)):
                 stack.extend(children(current))
@@ -336,6 +352,8 @@ class CallFacts(Resolution):
         if method in {"save", "delete", "update", "refresh_from_db"}:
             targets.append(receiver)
         for target in targets:
+            if isinstance(target, cst.Call) and call_name(target) == "super":
+                target = cst.Name("self")  # ``super().save()`` in a model's own ``save``
             _, roots = self.provenance(target)
             for saved in list(roots):
                 roots |= self.assigned_into.get(saved, set())
@@ -344,6 +362,44 @@ class CallFacts(Resolution):
                 if binding is None:
                     binding = self.env[root] = Binding(tags={PARAM} if root in self.env else set())
                 binding.tags.add(WRITTEN)
+
+    def _report_clocks(self, clocks: Iterable[cst.BaseExpression]) -> None:
+        for operand in clocks:
+            self.facts.clock_uses.append(
+                ClockUse(operand, "compared with a version to decide a cache write")
+            )
+
+    def _buffer_written_by(self, receiver: cst.BaseExpression) -> str | None:
+        """The in-memory buffer a call on ``receiver`` writes into: ``buf.write(x)``,
+        ``csv.writer(buf).writerow(x)``, ``w.writerow(x)`` after ``w = csv.writer(buf)``."""
+        if isinstance(receiver, cst.Name):
+            if self._memory_buffer(receiver):
+                return receiver.value
+            binding = self.lookup(receiver.value)
+            receiver = binding.value if binding is not None and binding.value else receiver
+        if isinstance(receiver, cst.Call):
+            for arg in receiver.args:
+                if isinstance(arg.value, cst.Name) and self._memory_buffer(arg.value):
+                    return arg.value.value
+        return None
+
+    def _consumer(self, node: cst.BaseExpression) -> bool:
+        """``consumer.commit()`` commits a Kafka offset, not a database transaction."""
+        kind = self._resolve_kind(node)
+        return (kind is not None and kind.role == "consumer") \
+            or has_word(terminal_name(node) or "", frozenset({"consumer"}))
+
+    def _commit_changed_rows(self) -> None:
+        """``sub = session.get(...); sub.status = s; session.commit()``: the unit of work
+        flushes every loaded row whose attributes were assigned, so the row is written."""
+        for name, assigned in self.assigned_into.items():
+            binding = self.env.get(name)
+            if binding is None or SOURCE not in binding.tags:
+                continue
+            for root in {name, *assigned}:  # the row and the values assigned into it
+                written = self.env.get(root)
+                if written is not None:
+                    written.tags.add(WRITTEN)
 
     def _writes_sql(self, node: cst.BaseExpression) -> bool:
         """``"UPDATE ..."`` (also through a local or a constant), ``text("INSERT ...")``,
@@ -447,6 +503,8 @@ class CallFacts(Resolution):
         for region in self.locks:
             region.ops.append(op)
         if category == "write":
+            for guard in self.guards:
+                self._report_clocks(guard.clocks)
             self._check_version_kwargs(call, f"of a cache `{method}()`")
             self._check_clock_versions(roots, f"written to the cache with `{method}()`")
             if value is not None:
@@ -526,6 +584,9 @@ class CallFacts(Resolution):
             name = call_name(node)
             if name is not None and name in self.ctx.key_helpers:
                 return self.ctx.key_helpers[name]
+            imported = self.ctx.qualify(node.func)  # ``from shop.keys import user_key``
+            if imported is not None and imported in self.ctx.project_key_helpers:
+                return self.ctx.project_key_helpers[imported]
             pattern = self._scanned_pattern(node)
             if pattern is not None:  # ``for k in r.scan_iter("user:*")``: the glob
                 return keys.template(pattern, self.key_resolver)
@@ -912,3 +973,10 @@ def _names_read(node: cst.BaseExpression) -> set[str]:
 def _generic_key_name(name: str) -> bool:
     """``get_cache_key``, ``CACHE_KEY``: no word that tells one key from another."""
     return all(w in KEY_HELPER_WORDS or w in GENERIC_KEY_WORDS for w in words(name))
+
+
+def _string_index(node: cst.Subscript) -> str | None:
+    """``data["version"]``: the string a subscript indexes with, if constant."""
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return keys.string_value(node.slice[0].slice.value)
+    return None

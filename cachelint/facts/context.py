@@ -42,11 +42,13 @@ class ModuleContext:
         self.class_attrs: dict[str, dict[str, Kind]] = {}
         # Methods that return a lock: ``def _get_lock(self): ... return self._lock``.
         self.method_kinds: dict[str, dict[str, Kind]] = {}
+        self.function_kinds: dict[str, Kind] = {}  # what a module function returns
         self.method_nodes: dict[str, dict[str, cst.FunctionDef]] = {}
         self.manager_classes: set[str] = set()  # Django ``Manager``/``QuerySet`` subclasses
         self.class_bases: dict[str, list[str]] = {}  # base names of this module's classes
         self.function_nodes: dict[str, cst.FunctionDef] = {}
         self.key_helpers: dict[str, str] = {}
+        self.project_key_helpers = dict(config.project_key_helpers)
         # Functions registered as handlers at module level: ``post_save.connect(fn)``,
         # ``subscriber.subscribe(path, callback=fn)``.
         self.connected_handlers: set[str] = set()

@@ -115,6 +115,9 @@ class VersionGuard:
     newer: cst.BaseExpression | None
     read_keys: frozenset[str]  # key texts of the cache reads ``cached`` derives from
     after_exit: bool = False  # guards the code after ``if ...: return``
+    # Clocks the check compares the cached entry with (``cached["ts"] > now``): reported
+    # once a write it guards is seen.
+    clocks: tuple[cst.BaseExpression, ...] = ()
 
 
 @dataclass

@@ -42,10 +42,14 @@ _INIT_METHODS = ("__init__", "__post_init__", "setUp", "setup", "init_app", "__a
 def build_facts(module: cst.Module, config: Config, path: str = "") -> ModuleFacts:
     """Every function's facts, plus what is needed to relate them across functions."""
     ctx = ModuleContext(module, config, path)
-    _prepass(ctx, module)
+    prepass(ctx, module)
     counter = [0]
     module_facts = FunctionFacts("<module>", module, False, None, False)
     top = Walker(ctx, module_facts, ctx.env, None, counter)
+    for name, node in ctx.function_nodes.items():  # ``def _consumer(): return KafkaConsumer()``
+        kind = _returned_kind(top, node, {})
+        if kind is not None:
+            ctx.function_kinds[name] = kind
     top.block(module.body)
     functions = [module_facts]
     # (function, class, enclosing function's bindings, enclosing function's walker)
@@ -86,7 +90,7 @@ def _classes(body: Sequence[cst.BaseStatement]) -> list[cst.ClassDef]:
     return found
 
 
-def _prepass(ctx: ModuleContext, module: cst.Module) -> None:
+def prepass(ctx: ModuleContext, module: cst.Module) -> None:
     """Imports, string constants, top-level function names, then key helpers."""
     for statement in module.body:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -328,7 +332,7 @@ def _returned_kind(
             kind = walker.kind_of(value, use_heuristic=False)
         else:
             return None
-        if kind is None or kind.role not in {"process_lock", "shared", "local"} \
+        if kind is None or kind.role not in {"process_lock", "shared", "local", "consumer"} \
                 or (found is not None and kind.role != found.role):
             return None
         found = kind
@@ -347,7 +351,8 @@ def _is_consumer(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
     name = node.name.value
     if name in ctx.connected_handlers or _signal_receiver_shape(node):
         return True
-    if name.startswith(knowledge.CONSUMER_PREFIXES) or has_word(name, _CALLBACK_WORDS):
+    if name.startswith(knowledge.CONSUMER_PREFIXES) or name in knowledge.CONSUMER_NAMES \
+            or has_word(name, _CALLBACK_WORDS):
         params = {p.name.value for p in node.params.params}
         return bool(params & knowledge.EVENT_PARAM_NAMES)
     return False

@@ -63,6 +63,7 @@ class Resolution:
         # versioned call.
         self.clock_versions: dict[str, cst.BaseExpression] = {}
         self.guards: list[VersionGuard] = []
+        self.exit_guards: list[VersionGuard] = []  # ``if ...: return`` checks a block ended with
         self.watched: set[str] = set()
         self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
         self.deferred = False  # recording a call that runs after the commit
@@ -154,6 +155,9 @@ class Resolution:
         name = terminal_name(func)
         if name is not None and _SHARED_FACTORY.match(name.lstrip("_")):
             return Kind("shared", "unknown", resolved=False)
+        if isinstance(func, cst.Name) and func.value in ctx.function_kinds \
+                and self.lookup(func.value) is None:
+            return ctx.function_kinds[func.value]
         pair = method_call(call)
         if pair is None:
             if isinstance(func, cst.Name) and func.value in {"set", "frozenset", "list"}:

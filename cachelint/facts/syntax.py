@@ -80,9 +80,10 @@ def leaves_on_success(body: cst.BaseSuite) -> bool:
 
 
 _ORDERING_OPERATORS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
-# Words naming what orders cache entries: versions and update times.
+# Words naming what orders cache entries: versions, update and event times, offsets.
 _ORDERING_WORDS = knowledge.VERSION_WORDS | frozenset(
-    {"updated", "modified", "timestamp", "ts", "mtime"}
+    {"updated", "modified", "created", "generated", "seen", "timestamp", "ts", "mtime",
+     "offset"}
 )
 
 
@@ -93,8 +94,8 @@ def ordering_named(node: cst.BaseExpression) -> bool:
             index = current.slice[0].slice
             if isinstance(index, cst.Index):
                 key = keys.string_value(index.value)
-                if key is not None and has_word(key, _ORDERING_WORDS):
-                    return True
+                if key is not None and (key == "v" or has_word(key, _ORDERING_WORDS)):
+                    return True  # ``cached["v"]``: the short spelling, only as an entry
         elif isinstance(current, (cst.Name, cst.Attribute)):
             name = terminal_name(current)
             if name is not None and has_word(name, _ORDERING_WORDS):

@@ -14,7 +14,6 @@ from cachelint.facts.model import (
     CLOCK,
     EVENT,
     Binding,
-    ClockUse,
     LockRegion,
     VersionGuard,
 )
@@ -58,12 +57,14 @@ class Walker(CallFacts):
                 # statement runs only when there was no hit: it is the miss path.
                 self.miss_keys.extend(self.exits_on_hit[exits_before:])
         del self.miss_keys[miss_depth:]
+        self.exit_guards = [g for g in self.guards[guard_depth:] if g.after_exit]
         del self.guards[guard_depth:]
         for name in list(self.open_acquires):
             if name not in acquire_before:
                 self._close_acquire(name)
 
     def suite(self, body: cst.BaseSuite) -> None:
+        self.exit_guards = []
         if isinstance(body, cst.IndentedBlock):
             self.block(body.body)
         elif isinstance(body, cst.SimpleStatementSuite):
@@ -230,13 +231,18 @@ class Walker(CallFacts):
         self.expression(node.test)
         keys, body_is_miss = self._miss_test(node.test)
         guard = self._ordering_guard(node)
-        self._check_clock_comparison(node)
+        clocks = self._check_clock_comparison(node, guard)
+        if guard is not None and clocks:
+            guard = dataclasses.replace(guard, clocks=tuple(clocks))
         if guard is not None:
             self.guards.append(guard)
         # Each branch of a test on a cached value is a miss (``key``) or a hit (``!key``).
         depth = len(self.miss_keys)
         self.miss_keys += [key if body_is_miss else HIT + key for key in keys]
         self.suite(node.body)
+        # ``if raw: ... if old["seq"] > seq: return`` -- past the ``if``, the write is
+        # reached only through the check (or with nothing cached): the check guards it.
+        exit_guards = self.exit_guards if node.orelse is None else []
         del self.miss_keys[depth:]
         if guard is not None:
             self.guards.pop()
@@ -258,6 +264,7 @@ class Walker(CallFacts):
         if node.orelse is None and guard is not None and ends_flow(node.body):
             # ``if cached["version"] >= version: return`` -- it guards the rest of the block.
             self.guards.append(dataclasses.replace(guard, newer=None, after_exit=True))
+        self.guards.extend(exit_guards)
 
     def _ordering_guard(self, statement: cst.If) -> VersionGuard | None:
         """A ``<``/``>`` comparison of a version (or update time) read from the cache."""
@@ -277,8 +284,12 @@ class Walker(CallFacts):
                                 frozenset(self.read_keys(cached)))
         return None
 
-    def _check_clock_comparison(self, node: cst.If) -> None:
-        """``if entry["version"] < time.time(): cache.set(...)``: the clock orders writes."""
+    def _check_clock_comparison(
+        self, node: cst.If, guard: VersionGuard | None
+    ) -> list[cst.BaseExpression]:
+        """``if entry["version"] < time.time(): cache.set(...)``: the clock orders writes.
+        Returns the clocks a guard of a later write compares (``if cached["ts"] > now:
+        return``); an offset (``time.time() - 60``, ``cached_at + ttl``) is expiry."""
         clocks: list[cst.BaseExpression] = []
         for comparison in [node.test, *descendants(node.test)]:
             if not isinstance(comparison, cst.Comparison):
@@ -287,16 +298,19 @@ class Walker(CallFacts):
             ordered = any(isinstance(t.operator, (cst.LessThan, cst.LessThanEqual,
                                                   cst.GreaterThan, cst.GreaterThanEqual))
                           for t in comparison.comparisons)
-            if ordered and any(version_named(o) for o in operands):
+            versioned = any(version_named(o) for o in operands) or (
+                guard is not None and guard.comparison is comparison
+                and not any(isinstance(o, cst.BinaryOperation) for o in operands)
+            )
+            if ordered and versioned:
                 clocks.extend(o for o in operands if self.clock_or_hop(o))
             if ordered and sum(CACHE in self.provenance(o)[0] for o in operands) >= 2:
                 self.facts.compares_cached_order = True
         # The body is walked only for the rare test that compares a clock with a version.
         if clocks and writes_cache_text(node.body):
-            for operand in clocks:
-                self.facts.clock_uses.append(
-                    ClockUse(operand, "compared with a version to decide a cache write")
-                )
+            self._report_clocks(clocks)
+            return []
+        return clocks if node.orelse is None and ends_flow(node.body) else []
 
     def loop(self, node: cst.For | cst.While) -> None:
         if isinstance(node, cst.For):

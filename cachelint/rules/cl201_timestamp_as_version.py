@@ -13,10 +13,15 @@ class TimestampAsVersion(Rule):
     (`time.time`, `time.time_ns`, `datetime.now/utcnow/today`,
     `django.utils.timezone.now`, `arrow`/`pendulum` now) or a per-process clock
     (`time.monotonic`, `time.perf_counter`) passed as `version=`/`ver=`/`seq=`/
-    `revision=`/`generation=` to a cache write or versioned helper, stored under a
-    version-like key of a value written to a cache or published as an event,
-    assigned to a version-like attribute, or compared with a version to decide
-    whether a cache entry is written. One-hop locals are followed
+    `revision=`/`generation=` to a cache write or versioned helper (configured, or
+    named for versions or caches: `set_versioned`, `cache_put`), stored under a
+    version-like key of a value written to a cache or published as an event
+    (also `payload["version"] = time.time()`), assigned to a version-like
+    attribute, or compared with a version to decide whether a cache entry is
+    written: `if cached["updated_at"] < time.time(): cache.set(...)`, or
+    `if current["generated"] > now: return` before the write. A comparison with
+    an offset (`time.time() - 60`, `cached_at + ttl`) is expiry, not ordering.
+    One-hop locals are followed
     (`now = time.time(); ... version=now`), and a local named like a version
     (`version = int(time.time() * 1e6)`) is reported once it is written to a cache
     or passed to a function named like a version (`_set_cache_version(..., version)`).

@@ -12,7 +12,8 @@ class UnorderedEventWrite(WriteRaceRule):
     - functions decorated as tasks or receivers: Celery `@task`/`@shared_task`/
       `@app.task` (with `bind=True` the first parameter is the task, not data),
       Django `@receiver`, dramatiq `@actor`, rq `@job`;
-    - `handle_*`, `on_*`, `consume_*`, `process_*` functions and `*_callback`/
+    - `handle`, `consume`, `handle_*`, `on_*`, `consume_*`, `process_*` functions
+      and `*_callback`/
       `*_handler`/`*_listener` functions taking an `event`, `message`, `msg`,
       `payload`, `record`, `body`, `data`, `instance`... parameter (a Google
       Pub/Sub or SQS callback);

@@ -72,6 +72,10 @@ class InvalidationUndoneByRefill(Rule):
       **across every file** linted (a refill in `views.py` with the delete in
       `signals.py`); a refill in the same file is named first. The result cache
       keeps each file's key sites, so an edited file re-pairs with the others.
+      There a module-level key helper imported from another linted module
+      (`from shop.keys import page_key`) also gives its template, so
+      `cache.set(page_key(slug), ...)` pairs with `cache.delete("page:" + slug)`;
+      a helper name that two modules define with two templates gives neither.
 
     ## Why is this bad?
     This is the race in one picture: the refill reads version 7, the writer
