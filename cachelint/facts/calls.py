@@ -339,7 +339,11 @@ class CallFacts(Resolution):
             session = base in knowledge.SESSION_NAMES or base.endswith("session")
             if method == "execute" and call.args:
                 is_write = self._writes_sql(call.args[0].value)
-                if not is_write:
+                cursor = self.ctx.module.code_for_node(receiver)
+                if is_write:  # ``UPDATE ... RETURNING``: what the cursor fetches next
+                    self.writing_cursors.add(cursor)
+                else:
+                    self.writing_cursors.discard(cursor)
                     self.facts.sql_read_indexes.append(self.next_index())
             elif method == "delete":  # ``session.delete(row)``, ``Model.objects.filter().delete()``
                 is_write = session or self._is_orm_chain(receiver)
@@ -534,6 +538,9 @@ class CallFacts(Resolution):
             return name in self.ctx.function_nodes or (
                 bool(words(name)) and words(name)[0] in knowledge.LOADER_WORDS
             )
+        if isinstance(value, cst.Call) and self.ctx.qualify(value.func) in {
+                "functools.partial", "partial"} and value.args:
+            return self._callable_default(value.args[0].value)  # ``partial(load, region)``
         return False
 
     def _is_lock_acquisition(self, op: CacheOp) -> bool:

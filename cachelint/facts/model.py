@@ -78,7 +78,7 @@ class CacheOp:
     version_guard: cst.Comparison | None
     constant_value: bool
     lock_like: bool
-    # The innermost enclosing transaction's kind ("django", "sqlalchemy"), if any.
+    # The innermost enclosing transaction's kind ("django", "sqlalchemy", "dbapi"), if any.
     transaction: str | None = None
     transaction_using: str | None = None  # its database alias (``atomic(using="x")``), as text
     # Runs later, after the enclosing transaction commits:

@@ -12,6 +12,7 @@ from cachelint.facts.model import (
     CACHE,
     CLOCK,
     EVENT,
+    PARAM,
     SOURCE,
     WRITTEN,
     Binding,
@@ -63,6 +64,7 @@ class Resolution:
         # versioned call.
         self.clock_versions: dict[str, cst.BaseExpression] = {}
         self.guards: list[VersionGuard] = []
+        self.writing_cursors: set[str] = set()  # cursors whose last statement wrote
         self.exit_guards: list[VersionGuard] = []  # ``if ...: return`` checks a block ended with
         self.watched: set[str] = set()
         self.pipeline_reads: set[str] = set()  # pipelines read before ``multi()``: watching
@@ -239,6 +241,8 @@ class Resolution:
                 and method in knowledge.CONSUMER_ITER_METHODS
             ):
                 return {EVENT}
+            if kind is not None and kind.role == "local" and self._payload(receiver):
+                return set()  # ``prefs.get("topics")`` of a task's ``prefs: dict``: its data
             if kind is not None and kind.role in {"shared", "local"}:
                 return {CACHE} if method in knowledge.READ_METHODS else set()
             if self._memory_buffer(receiver):
@@ -260,6 +264,9 @@ class Resolution:
             if method in knowledge.VIEW_OBJECT_GETTERS and isinstance(receiver, cst.Name) \
                     and receiver.value == self.self_name:
                 return {SOURCE}
+            if method in knowledge.DBAPI_FETCH_METHODS \
+                    and self.ctx.module.code_for_node(receiver) in self.writing_cursors:
+                return {SOURCE, WRITTEN}  # the row an ``UPDATE ... RETURNING`` wrote
             if method in knowledge.SESSION_READ_METHODS and (
                 base.lstrip("_").lower() in knowledge.SESSION_NAMES
                 or base.lower().endswith(("session", "cursor", "conn", "connection"))
@@ -296,6 +303,11 @@ class Resolution:
                     and call.func.value.value in {self.self_name, "cls"}:
                 return {f"call:{name}"}
         return set()
+
+    def _payload(self, node: cst.BaseExpression) -> bool:
+        """A parameter or an event's data: a dict handed in, not a cache."""
+        binding = self.lookup(node.value) if isinstance(node, cst.Name) else None
+        return binding is not None and bool(binding.tags & {PARAM, EVENT})
 
     def _memory_buffer(self, node: cst.BaseExpression) -> bool:
         """A local bound to an in-memory buffer (``io.BytesIO()``): not a source."""

@@ -82,7 +82,7 @@ def leaves_on_success(body: cst.BaseSuite) -> bool:
 _ORDERING_OPERATORS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 # Words naming what orders cache entries: versions, update and event times, offsets.
 _ORDERING_WORDS = knowledge.VERSION_WORDS | frozenset(
-    {"updated", "modified", "created", "generated", "seen", "timestamp", "ts", "mtime",
+    {"updated", "modified", "created", "generated", "seen", "timestamp", "stamp", "ts", "mtime",
      "offset"}
 )
 
@@ -161,4 +161,6 @@ def transaction_kind(qualified: str | None) -> str | None:
         return "django"
     if qualified.endswith((".begin", ".begin_nested")):
         return "sqlalchemy"
+    if qualified.endswith((".transaction", ".atomic")):  # psycopg 3, asyncpg, peewee
+        return "dbapi"
     return None

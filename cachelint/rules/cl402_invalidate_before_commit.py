@@ -17,6 +17,8 @@ class InvalidateBeforeCommit(Rule):
     - inside `with transaction.atomic():` or a function decorated with
       `@transaction.atomic` / `@transaction.atomic(using=...)` (Django);
     - inside `with session.begin():` / `with engine.begin() as conn:` (SQLAlchemy);
+    - inside `with conn.transaction():` (psycopg 3, asyncpg) or `with db.atomic():`
+      (peewee);
     - before a `session.commit()` / `conn.commit()` later in the same function.
       When the function committed nothing before the cache call, the commit may
       carry writes made there or by callers and callees, so it counts unless the
