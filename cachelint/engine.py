@@ -14,7 +14,7 @@ import threading
 import tokenize
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import BytesIO
 from typing import TypeVar
 
@@ -25,7 +25,9 @@ from cachelint import noqa
 from cachelint.config import Config
 from cachelint.diagnostics import Diagnostic, Edit, FileError, Fix
 from cachelint.facts import ModuleFacts, build_facts
+from cachelint.facts.context import module_parts
 from cachelint.fixes import imports
+from cachelint.local_types import own_local_instances
 from cachelint.rules import Rule, RuleContext, all_rules
 from cachelint.rules.cl403_invalidation_undone_by_refill import KeySite
 from cachelint.rules.cl403_invalidation_undone_by_refill import sites as key_sites
@@ -197,6 +199,13 @@ def analyse_text(
         except cst.ParserSyntaxError as exc:
             raise SourceError(f"syntax error at line {exc.raw_line}: {exc.message}") from None
         facts = build_facts(module, config, path)
+        own = own_local_instances(text, module, facts)
+        if own:  # ``cache = LRUCache(512)`` of a dict-backed class defined in this module
+            parts = module_parts(path)
+            named = frozenset(".".join([*parts, name]) for name in own)
+            if named - config.extend_local_caches:
+                local = replace(config, extend_local_caches=config.extend_local_caches | named)
+                facts = build_facts(module, local, path)
         ctx = RuleContext(module=module, facts=facts, config=config, path=path)
         diagnostics = [d for rule in rules for d in rule.check(ctx)]
         result.module, result.facts = module, facts

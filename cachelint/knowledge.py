@@ -121,6 +121,8 @@ LOCAL_CACHE_FACTORIES: frozenset[str] = frozenset(
     }
 )
 
+# Writes whose value is a callable run on a miss (a loading default).
+LOADING_DEFAULT_METHODS: frozenset[str] = frozenset({"get_or_set", "aget_or_set", "get_or_create"})
 # Methods on a cache client: what each does to the cached value.
 WRITE_METHODS: frozenset[str] = frozenset(
     {
@@ -130,6 +132,8 @@ WRITE_METHODS: frozenset[str] = frozenset(
         "aset", "aadd", "aset_many", "aget_or_set",
         # edx-django-utils TieredCache
         "set_all_tiers",
+        # dogpile.cache: the creator's value on a miss, like ``get_or_set``
+        "get_or_create",
     }
 )
 DELETE_METHODS: frozenset[str] = frozenset(

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import partial
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import libcst as cst
 
 from cachelint.config import Config
-from cachelint.engine import run_deep
-from cachelint.facts import build_facts
+from cachelint.facts import ModuleFacts, build_facts
+from cachelint.facts.context import module_parts
 from cachelint.names import terminal_name
 
 # ``cache = Cache()`` / ``cache: Cache = Cache(interval=10)`` at module level.
@@ -31,43 +31,52 @@ _PLAIN_BASES = {"object", "dict", "OrderedDict", "Generic"}
 def local_instances(files: Iterable[Path]) -> frozenset[str]:
     """Dotted names (every suffix: ``utils.cache.cache``, ``lnbits.utils.cache.cache``)
     of module-level instances of in-process cache classes defined in the same module."""
+    from cachelint.engine import run_deep  # the engine uses this module for one file
+
     found: set[str] = set()
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeError):
             continue  # reported when the file itself is analysed
-        candidates = [(name, cls) for name, cls in _INSTANCE.findall(text)
-                      if re.search(rf"^class {re.escape(cls)}\b", text, re.MULTILINE)]
-        if not candidates:
+        if not candidates(text):
             continue
         try:
-            local = run_deep(partial(_local_classes, text, str(path)))
+            names = run_deep(partial(_instances_in, text, str(path)))
         except Exception:  # noqa: BLE001, S112 - the file's own analysis reports it
             continue
-        parts = [p for p in PurePath(path).with_suffix("").parts if p not in {"/", "."}]
-        if parts and parts[-1] == "__init__":
-            parts = parts[:-1]
-        for name, cls in candidates:
-            if cls in local:
-                found.update(".".join([*parts[i:], name]) for i in range(len(parts)))
+        parts = module_parts(str(path))
+        for name in names:
+            found.update(".".join([*parts[i:], name]) for i in range(len(parts)))
     return frozenset(found)
 
 
-def _local_classes(text: str, path: str) -> set[str]:
-    """Classes of the module with cache methods and no shared-cache call in them, built
-    on nothing else (a subclass of ``redis.StrictRedis`` or of an unknown base may well
-    be shared)."""
+def candidates(text: str) -> list[tuple[str, str]]:
+    """(name, class) of module-level ``name = Class(...)`` where ``Class`` is defined here."""
+    return [(name, cls) for name, cls in _INSTANCE.findall(text)
+            if re.search(rf"^class {re.escape(cls)}\b", text, re.MULTILINE)]
+
+
+def _instances_in(text: str, path: str) -> set[str]:
     module = cst.parse_module(text)
-    facts = build_facts(module, Config(), path)
+    return own_local_instances(text, module, build_facts(module, Config(), path))
+
+
+def own_local_instances(text: str, module: cst.Module, facts: ModuleFacts) -> set[str]:
+    """Module-level instances (``cache = LRUCache(512)``) of this module's classes with
+    cache methods and no shared-cache call in them, built on nothing else (a subclass
+    of ``redis.StrictRedis`` or of an unknown base may well be shared)."""
+    wanted = candidates(text)
+    if not wanted:
+        return set()
     shared = {f.class_name for f in facts.functions if any(op.shared for op in f.ops)}
-    found: set[str] = set()
+    local: set[str] = set()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
             methods = {s.name.value for s in statement.body.body if isinstance(s, cst.FunctionDef)}
             name = statement.name.value
             bases = {terminal_name(b.value) for b in statement.bases}
             if name not in shared and bases <= _PLAIN_BASES \
-                    and any(wanted <= methods for wanted in _CACHE_METHODS):
-                found.add(name)
-    return found
+                    and any(methods_wanted <= methods for methods_wanted in _CACHE_METHODS):
+                local.add(name)
+    return {name for name, cls in wanted if cls in local}

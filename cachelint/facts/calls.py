@@ -204,6 +204,10 @@ class CallFacts(Resolution):
                 self.absorb(receiver.value, arg.value)
             if method in {"append", "add"} and len(call.args) == 1:
                 self.env[receiver.value].appended.append(call.args[0].value)
+        elif method in MUTATORS and isinstance(receiver, cst.Subscript) \
+                and isinstance(receiver.value, cst.Name):
+            for arg in call.args:  # ``by_patient[pid].append(row)`` feeds ``by_patient``
+                self.absorb(receiver.value.value, arg.value)
         buffer = self._buffer_written_by(receiver)
         if buffer is not None:  # ``csv.writer(buf).writerows(rows)``: ``rows`` is in ``buf``
             for arg in call.args:
@@ -463,7 +467,7 @@ class CallFacts(Resolution):
         roots: set[str] = set()
         if value is not None:
             tags, roots = self.provenance(value)
-            if method == "get_or_set" and self._callable_default(value):
+            if method in knowledge.LOADING_DEFAULT_METHODS and self._callable_default(value):
                 tags.add(SOURCE)
         key_text = self.ctx.module.code_for_node(key) if key is not None else None
         receiver_text = self.ctx.module.code_for_node(receiver)
@@ -533,6 +537,14 @@ class CallFacts(Resolution):
     def _callable_default(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, cst.Lambda):
             return True
+        if isinstance(value, cst.Name) and value.value in self.env \
+                and self.env[value.value].local_function is not None:
+            # ``def creator(): ...`` inside the caller loads, unless it returns constants
+            defined = [n for n, _ in self.nested if n.name.value == value.value]
+            returns = [n for d in defined[-1:] for n in descendants(d.body)
+                       if isinstance(n, cst.Return)]
+            return not returns or not all(r.value is None or is_constant(r.value)
+                                          for r in returns)
         if isinstance(value, (cst.Name, cst.Attribute)):
             name = terminal_name(value) or ""
             return name in self.ctx.function_nodes or (

@@ -33,9 +33,8 @@ class ModuleContext:
         self.config = config
         # ``shop/views.py`` -> ["shop", "views"]: resolves relative imports and names
         # this module's helpers for pairing key families across files.
-        parts = list(PurePath(path).with_suffix("").parts) if path else []
-        self.is_package = bool(parts) and parts[-1] == "__init__"
-        self.module_parts = [p for p in parts if p not in {"/", "."}][: -1 if self.is_package else None]
+        self.is_package = PurePath(path).stem == "__init__" if path else False
+        self.module_parts = module_parts(path)
         self.imports: dict[str, str] = {}
         self.env: dict[str, Binding] = {}
         self.string_constants: dict[str, str] = {}
@@ -148,6 +147,8 @@ class ModuleContext:
         if not config.extend_local_caches and not config.extend_shared_caches:
             return None
         names = {terminal_name(node), dotted(node), self.qualify(node)} - {None}
+        if isinstance(node, cst.Name) and node.value not in self.imports:
+            names.add(".".join([*self.module_parts, node.value]))  # found project-wide
         if names & config.extend_local_caches:
             return Kind("local", "config")
         if names & config.extend_shared_caches:
@@ -245,3 +246,9 @@ class ModuleContext:
         if _CLIENT_TYPE.search(qualified.rsplit(".", 1)[-1]):
             return Kind("shared", "unknown", resolved=False)
         return None
+
+
+def module_parts(path: str) -> list[str]:
+    """``shop/views.py`` -> ``["shop", "views"]``; a package's ``__init__`` is the package."""
+    parts = [p for p in PurePath(path).with_suffix("").parts if p not in {"/", "."}] if path else []
+    return parts[:-1] if parts and parts[-1] == "__init__" else parts

@@ -19,6 +19,9 @@ class BlindRefillSet(Rule):
     of a read of the same key (made here or by a small same-module getter such as
     `self.cached_stats()`), or sits in a function named for refilling
     (`refresh`, `refill`, `reload`, `warm`, `prime`, `rebuild`, `repopulate`).
+    `get_or_set` (Django) and `get_or_create` (dogpile) with a loading default (a
+    lambda, a loader function, `functools.partial(load, ...)`, or a function defined
+    in the caller that returns more than constants) are refills too.
     A cache proxy's own write method (`def set(self, key, value)` storing its
     parameter, even transformed with data it reads) passes its caller's value
     through: the callers' writes are judged instead.
