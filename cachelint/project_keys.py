@@ -10,6 +10,7 @@ the editor see one file at a time and cannot.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable
 from functools import partial
@@ -39,7 +40,7 @@ def project_key_helpers(files: Iterable[Path]) -> tuple[tuple[str, str], ...]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeError):
             continue  # reported when the file itself is analysed
-        if not _HELPER_DEF.search(text):
+        if not _HELPER_DEF.search(text) or not _returns_templates(text):
             continue
         try:
             helpers = run_deep(partial(_module_helpers, text, str(path)))
@@ -54,6 +55,23 @@ def project_key_helpers(files: Iterable[Path]) -> tuple[tuple[str, str], ...]:
                 if found.setdefault(dotted, template) != template:
                     ambiguous.add(dotted)
     return tuple(sorted((k, v) for k, v in found.items() if k not in ambiguous))
+
+
+def _returns_templates(text: str) -> bool:
+    """A cheap ``ast`` look before LibCST: some module-level key-named function returns a
+    string built from parts (an f-string, ``%``, ``+``, ``.format()``, another helper)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and _HELPER_DEF.match(f"def {node.name}("):
+            last = node.body[-1]
+            if isinstance(last, ast.Return) and isinstance(
+                last.value, (ast.JoinedStr, ast.BinOp, ast.Call, ast.Constant)
+            ):
+                return True
+    return False
 
 
 def _module_helpers(text: str, path: str) -> dict[str, str]:
