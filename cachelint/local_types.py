@@ -52,7 +52,10 @@ def local_instances(files: Iterable[Path]) -> frozenset[str]:
 
 
 def candidates(text: str) -> list[tuple[str, str]]:
-    """(name, class) of module-level ``name = Class(...)`` where ``Class`` is defined here."""
+    """(name, class) of module-level ``name = Class(...)`` where ``Class`` is defined here
+    and some class of the module has cache methods (a cheap look before parsing)."""
+    if not any(all(f"def {m}(" in text for m in wanted) for wanted in _CACHE_METHODS):
+        return []
     return [(name, cls) for name, cls in _INSTANCE.findall(text)
             if re.search(rf"^class {re.escape(cls)}\b", text, re.MULTILINE)]
 
