@@ -161,6 +161,20 @@ SAFE_METHODS: frozenset[str] = frozenset(
      "decr_version", "touch", "expire", "pexpire", "aincr", "adecr", "atouch",
      "aincr_version", "adecr_version"}
 )
+# Redis commands on sets, sorted sets, lists, streams and other structures: they touch
+# the shared server (a process-local lock around them is CL301) but do not write a
+# cached snapshot of a row.
+STRUCTURE_METHODS: frozenset[str] = frozenset(
+    {"sadd", "srem", "smembers", "sismember", "smismember", "scard", "spop", "srandmember",
+     "smove", "sinter", "sunion", "sdiff", "zadd", "zrem", "zscore", "zrank", "zrevrank",
+     "zrange", "zrevrange", "zrangebyscore", "zrevrangebyscore", "zcard", "zcount",
+     "zincrby", "zpopmin", "zpopmax", "lpush", "rpush", "lpop", "rpop", "lrange", "llen",
+     "lindex", "lrem", "ltrim", "lset", "linsert", "blpop", "brpop", "rpoplpush", "lmove",
+     "hlen", "hkeys", "hvals", "hexists", "hsetnx", "getset", "getex", "append",
+     "setrange", "getrange", "strlen", "ttl", "pttl", "persist", "pfadd", "pfcount",
+     "xrange", "xlen", "geoadd", "geosearch", "setbit", "getbit",
+     "bitcount"}
+)
 # Methods that derive another shared client (``r.pipeline()``).
 PIPELINE_METHODS: frozenset[str] = frozenset({"pipeline", "transaction"})
 
@@ -213,12 +227,19 @@ ORM_WRITE_METHODS: frozenset[str] = frozenset(
 # Methods that read rows on a SQLAlchemy session or a DB-API cursor/connection.
 SESSION_READ_METHODS: frozenset[str] = frozenset(
     {"query", "get", "execute", "scalars", "scalar", "scalar_one", "fetchone", "fetchall",
-     "fetchmany", "fetch", "fetchrow", "fetchval", "first", "one", "one_or_none", "all"}
+     "fetchmany", "fetch", "fetchrow", "fetchval", "first", "one", "one_or_none", "all",
+     "stream", "stream_scalars"}
 )
 SESSION_NAMES: frozenset[str] = frozenset(
     {"session", "db", "cursor", "cur", "conn", "connection", "engine", "tx", "uow"}
 )
 DBAPI_FETCH_METHODS: frozenset[str] = frozenset({"fetchone", "fetchall", "fetchmany"})
+# boto3 DynamoDB table methods: reads of the source of truth, and writes whose returned
+# attributes (``ReturnValues="ALL_NEW"``) were just written.
+DYNAMODB_METHODS: dict[str, tuple[str, ...]] = {
+    "get_item": ("source",), "batch_get_item": ("source",), "query": ("source",),
+    "scan": ("source",), "update_item": ("source", "written"), "put_item": ("source", "written"),
+}
 HTTP_CLIENT_MODULES: frozenset[str] = frozenset({"requests", "httpx", "aiohttp", "urllib3"})
 HTTP_FUNCTIONS: frozenset[str] = frozenset({"urllib.request.urlopen", "feedparser.parse"})
 HTTP_METHODS: frozenset[str] = frozenset(

@@ -451,13 +451,16 @@ class CallFacts(Resolution):
         itself (``partial(cache.delete, key)``).
         """
         if method in knowledge.WRITE_METHODS:
-            category: Literal["write", "delete", "read", "safe"] = "write"
+            category: Literal["write", "delete", "read", "safe", "structure"] = "write"
         elif method in knowledge.DELETE_METHODS:
             category = "delete"
         elif method in knowledge.READ_METHODS:
             category = "read"
         elif method in knowledge.SAFE_METHODS:
             category = "safe"
+        elif method in knowledge.STRUCTURE_METHODS and kind.role == "shared" \
+                and kind.lib in {"redis", "redis-async", "unknown"}:
+            category = "structure"
         else:
             return False
         source = call if arguments is None else arguments

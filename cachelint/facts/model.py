@@ -59,7 +59,7 @@ class CacheOp:
     receiver: cst.BaseExpression
     kind: Kind
     method: str
-    category: Literal["write", "delete", "read", "safe"]
+    category: Literal["write", "delete", "read", "safe", "structure"]
     key: cst.BaseExpression | None
     key_text: str | None
     key_family: str | None

@@ -30,6 +30,7 @@ from cachelint.names import (
     children,
     descendants,
     dotted,
+    has_word,
     is_constant,
     method_call,
     terminal_name,
@@ -264,6 +265,8 @@ class Resolution:
             if method in knowledge.VIEW_OBJECT_GETTERS and isinstance(receiver, cst.Name) \
                     and receiver.value == self.self_name:
                 return {SOURCE}
+            if method in knowledge.DYNAMODB_METHODS and self._dynamodb_table(receiver):
+                return set(knowledge.DYNAMODB_METHODS[method])
             if method in knowledge.DBAPI_FETCH_METHODS \
                     and self.ctx.module.code_for_node(receiver) in self.writing_cursors:
                 return {SOURCE, WRITTEN}  # the row an ``UPDATE ... RETURNING`` wrote
@@ -303,6 +306,16 @@ class Resolution:
                     and call.func.value.value in {self.self_name, "cls"}:
                 return {f"call:{name}"}
         return set()
+
+    def _dynamodb_table(self, node: cst.BaseExpression) -> bool:
+        """``flags_table`` / ``dynamodb.Table("flags")``: a boto3 DynamoDB table."""
+        if isinstance(node, cst.Name):
+            binding = self.lookup(node.value)
+            if binding is not None and binding.value is not None and binding.value is not node:
+                node = binding.value
+        if isinstance(node, cst.Call) and call_name(node) == "Table":
+            return True
+        return has_word(terminal_name(node) or "", frozenset({"table"}))
 
     def _payload(self, node: cst.BaseExpression) -> bool:
         """A parameter or an event's data: a dict handed in, not a cache."""

@@ -12,7 +12,9 @@ class BlindWriteThrough(WriteRaceRule):
     `.update_or_create()`; SQLAlchemy `session.add()`, `session.merge()`,
     `session.flush()`, `session.execute(update(...))`; DB-API
     `cursor.execute("UPDATE ...")` / `"INSERT ..."` (also through a local or
-    module constant holding the SQL) and `executemany`. A row loaded from the
+    module constant holding the SQL) and `executemany`, and the row an
+    `UPDATE ... RETURNING` fetches; boto3 DynamoDB `table.update_item`/`put_item`
+    (their returned attributes). A row loaded from the
     database whose attributes are assigned is written by the next
     `session.commit()` (the unit of work flushes it), and so are the values
     assigned into it; `super().save()` in a model's own `save` writes `self`.

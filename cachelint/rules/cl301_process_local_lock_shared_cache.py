@@ -15,7 +15,8 @@ class ProcessLocalLockSharedCache(Rule):
     gevent locks) or a host-local one
     (`multiprocessing.Lock/RLock`, `filelock.FileLock`,
     `fasteners.InterProcessLock`) taken with `with`, `async with` or `acquire()`
-    around reads or writes of a **shared** cache. Locks are resolved through
+    around reads or writes of a **shared** cache (Redis set, sorted-set, list and
+    hash commands such as `scard`/`sadd` count too). Locks are resolved through
     module and class attributes, `self.x = ...` in `__init__` and locals; only
     cache calls written inside the locked block count, and calls to functions or
     methods of the same module that make such calls, themselves or through
