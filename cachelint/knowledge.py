@@ -315,8 +315,8 @@ VERSION_WORDS: frozenset[str] = frozenset(
 )
 # Calls that publish an event (a version inside the payload orders consumers).
 PUBLISH_METHODS: frozenset[str] = frozenset(
-    {"publish", "send", "send_message", "produce", "xadd", "delay", "apply_async",
-     "send_task", "emit", "put", "put_nowait", "basic_publish", "send_json"}
+    {"publish", "send", "send_and_wait", "send_message", "produce", "xadd", "delay",
+     "apply_async", "send_task", "emit", "put", "put_nowait", "basic_publish", "send_json"}
 )
 
 PROCESS_LOCKS: frozenset[str] = frozenset(
