@@ -568,7 +568,7 @@ class CallFacts(Resolution):
         if not exclusive:
             # ``cache.set(lock_key, owner, ttl)``: a claim marker, not a cached row
             return bool(LOCK_WORDS & set(words(re.sub(r"\W+", "_", op.key_text or ""))))
-        key_words = (op.key_text or "").lower()
+        key_words = re.sub(r"([a-z])([A-Z])", r"\1_\2", op.key_text or "").lower()
         if LOCK_KEY.search(key_words):
             return True
         if op.value is None:

@@ -31,7 +31,11 @@ TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom"
 # Generators of fresh tokens, by qualified name (prefixes end with a dot).
 TOKEN_GENERATORS = ("uuid.", "secrets.", "random.", "os.urandom", "os.getpid",
                     "socket.gethostname", "shortuuid.", "ulid.", "nanoid.")
-LOCK_KEY = re.compile(r"lock|mutex|semaphore|leader|throttle|ratelimit|rate_limit")
+# Whole words of a key, or of a camelCase part (``adblocklist`` is not a lock).
+LOCK_KEY = re.compile(
+    r"(?:^|[^a-z])(?:locks?|locked|lockout|mutex|semaphore|leader|throttled?|ratelimit"
+    r"|rate_?limit(?:ed)?)(?:$|[^a-z])"
+)
 # Words of a key that a plain ``set`` uses to claim something rather than to cache it.
 LOCK_WORDS = frozenset({"lock", "locked", "locks", "mutex", "semaphore", "leader"})
 NON_CACHE_TYPES = frozenset(
