@@ -191,6 +191,13 @@ def cli_findings_with_messages(path: Path, *flags: str) -> dict[tuple[Path, int,
     }
 
 
+def cl403_sites(*paths: Path) -> list[tuple[str, int, str]]:
+    """(file name, line, message) of every CL403 that ``cachelint check`` reports."""
+    document = cli_json(*map(str, paths))
+    return sorted((Path(d["path"]).name, d["line"], d["message"])
+                  for d in document["diagnostics"] if d["code"] == "CL403")
+
+
 def test_check_pairs_deletes_with_refills_in_other_files() -> None:
     found = cli_findings_with_messages(PROJECT)
     assert set(found) == PROJECT_FINDINGS
@@ -274,10 +281,8 @@ def test_delete_many_pairs_each_literal_key_once(tmp_path: Path) -> None:
         "    cache.delete_many([f'price:{pk}', f'card:{pk}'] for pk in pks)\n"
         "    cache.delete_many([f'card:{pks[0]}', f'price:{pks[0]}'])\n"
     )
-    document = cli_json(str(tmp_path))
-    found = [(Path(d["path"]).name, d["line"], d["code"]) for d in document["diagnostics"]
-             if d["code"] == "CL403"]
-    assert found == [("signals.py", 4, "CL403"), ("signals.py", 6, "CL403")]
+    found = [(name, line) for name, line, _ in cl403_sites(tmp_path)]
+    assert found == [("signals.py", 4), ("signals.py", 6)]
 
 
 def test_key_helpers_imported_from_another_module_pair(tmp_path: Path) -> None:
@@ -316,12 +321,9 @@ def test_key_helpers_imported_from_another_module_pair(tmp_path: Path) -> None:
         "    cache.delete(keys.price_cache_key(instance.pk))\n"
         "    cache.delete(other_key(instance.pk))\n"
     )
-    document = cli_json(str(tmp_path))
-    found = sorted((Path(d["path"]).name, d["line"], d["code"]) for d in document["diagnostics"]
-                   if d["code"] == "CL403")
-    assert found == [("signals.py", 6, "CL403"), ("signals.py", 7, "CL403")]
-    messages = [d["message"] for d in document["diagnostics"] if d["code"] == "CL403"]
-    assert "views.py:7" in messages[0] and "views.py:11" in messages[1]
+    found = cl403_sites(tmp_path)
+    assert [(name, line) for name, line, _ in found] == [("signals.py", 6), ("signals.py", 7)]
+    assert "views.py:7" in found[0][2] and "views.py:11" in found[1][2]
 
 
 def test_imported_key_helper_templates_pair_with_spelled_out_keys(tmp_path: Path) -> None:
@@ -362,14 +364,11 @@ def test_imported_key_helper_templates_pair_with_spelled_out_keys(tmp_path: Path
         "    cache.delete(f\"blog:post:{page.pk}\")\n"
         "    cache.delete(f\"hello {page.pk}\")\n"
     )
-    document = cli_json(str(tmp_path))
-    found = [(Path(d["path"]).name, d["line"], d["message"]) for d in document["diagnostics"]
-             if d["code"] == "CL403"]
+    found = cl403_sites(tmp_path)
     assert [(name, line) for name, line, _ in found] == [("tasks.py", 4)]
     assert "views.py:10" in found[0][2]
     # Without the helper's module in the run (as under flake8), the template is unknown.
-    alone = cli_json(str(tmp_path / "views.py"), str(tmp_path / "tasks.py"))
-    assert [d for d in alone["diagnostics"] if d["code"] == "CL403"] == []
+    assert cl403_sites(tmp_path / "views.py", tmp_path / "tasks.py") == []
 
 
 def test_key_methods_and_constants_pair_across_modules(tmp_path: Path) -> None:
@@ -406,7 +405,5 @@ def test_key_methods_and_constants_pair_across_modules(tmp_path: Path) -> None:
         "        cache.delete(STATUS_KEY)\n"
         "        cache.delete(constants.OTHER_KEY)\n"
     )
-    document = cli_json(str(tmp_path))
-    found = sorted((Path(d["path"]).name, d["line"]) for d in document["diagnostics"]
-                   if d["code"] == "CL403")
+    found = [(name, line) for name, line, _ in cl403_sites(tmp_path)]
     assert found == [("models.py", 10), ("models.py", 12), ("models.py", 13)]
