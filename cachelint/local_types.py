@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 
 import libcst as cst
 
 from cachelint.config import Config
 from cachelint.facts import ModuleFacts, build_facts
-from cachelint.facts.context import module_parts
 from cachelint.names import terminal_name
+from cachelint.project_scan import dotted_suffixes, scan
 
 # ``cache = Cache()`` / ``cache: Cache = Cache(interval=10)`` at module level.
 _INSTANCE = re.compile(r"^(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\(", re.MULTILINE)
@@ -31,24 +30,10 @@ _PLAIN_BASES = {"object", "dict", "OrderedDict", "Generic"}
 def local_instances(files: Iterable[Path]) -> frozenset[str]:
     """Dotted names (every suffix: ``utils.cache.cache``, ``lnbits.utils.cache.cache``)
     of module-level instances of in-process cache classes defined in the same module."""
-    from cachelint.engine import run_deep  # the engine uses this module for one file
-
-    found: set[str] = set()
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeError):
-            continue  # reported when the file itself is analysed
-        if not candidates(text):
-            continue
-        try:
-            names = run_deep(partial(_instances_in, text, str(path)))
-        except Exception:  # noqa: BLE001, S112 - the file's own analysis reports it
-            continue
-        parts = module_parts(str(path))
-        for name in names:
-            found.update(".".join([*parts[i:], name]) for i in range(len(parts)))
-    return frozenset(found)
+    return frozenset(
+        dotted for path, names in scan(files, lambda text: bool(candidates(text)), _instances_in)
+        for name in names for dotted in dotted_suffixes(path, name)
+    )
 
 
 def candidates(text: str) -> list[tuple[str, str]]:

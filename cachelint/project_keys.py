@@ -13,18 +13,17 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
-from functools import partial
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import libcst as cst
 
 from cachelint import keys
 from cachelint.config import Config
-from cachelint.engine import run_deep
 from cachelint.facts.context import ModuleContext
 from cachelint.facts.module import prepass
 from cachelint.facts.syntax import KEY_HELPER_WORDS
 from cachelint.names import has_word
+from cachelint.project_scan import dotted_suffixes, scan
 
 # A module-level ``def user_key(`` / ``def cache_key_for(``: worth parsing the file.
 _HELPER_DEF = re.compile(r"^def (\w*(?:key|cache|prefix)\w*)\(", re.MULTILINE | re.IGNORECASE)
@@ -35,23 +34,9 @@ def project_key_helpers(files: Iterable[Path]) -> tuple[tuple[str, str], ...]:
     suffix of at least two parts (``keys.user_key``, ``shop.keys.user_key``)."""
     found: dict[str, str] = {}
     ambiguous: set[str] = set()  # ``keys.user_key`` in two apps, with two templates
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeError):
-            continue  # reported when the file itself is analysed
-        if not _HELPER_DEF.search(text) or not _returns_templates(text):
-            continue
-        try:
-            helpers = run_deep(partial(_module_helpers, text, str(path)))
-        except Exception:  # noqa: BLE001, S112 - the file's own analysis reports it
-            continue
-        parts = [p for p in PurePath(path).with_suffix("").parts if p not in {"/", "."}]
-        if parts and parts[-1] == "__init__":
-            parts = parts[:-1]
+    for path, helpers in scan(files, _returns_templates, _module_helpers):
         for name, template in helpers.items():
-            for start in range(len(parts)):
-                dotted = ".".join([*parts[start:], name])
+            for dotted in dotted_suffixes(path, name):
                 if found.setdefault(dotted, template) != template:
                     ambiguous.add(dotted)
     return tuple(sorted((k, v) for k, v in found.items() if k not in ambiguous))
@@ -60,6 +45,8 @@ def project_key_helpers(files: Iterable[Path]) -> tuple[tuple[str, str], ...]:
 def _returns_templates(text: str) -> bool:
     """A cheap ``ast`` look before LibCST: some module-level key-named function returns a
     string built from parts (an f-string, ``%``, ``+``, ``.format()``, another helper)."""
+    if not _HELPER_DEF.search(text):
+        return False
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
