@@ -362,14 +362,18 @@ class CallFacts(Resolution):
         for target in targets:
             if isinstance(target, cst.Call) and call_name(target) == "super":
                 target = cst.Name("self")  # ``super().save()`` in a model's own ``save``
-            _, roots = self.provenance(target)
-            for saved in list(roots):
-                roots |= self.assigned_into.get(saved, set())
-            for root in roots:
-                binding = self.env.get(root)
-                if binding is None:
-                    binding = self.env[root] = Binding(tags={PARAM} if root in self.env else set())
-                binding.tags.add(WRITTEN)
+            self._mark_written(self.provenance(target)[1])
+
+    def _mark_written(self, rows: set[str]) -> None:
+        """Rows just written to the source of truth, and the values assigned into them
+        (``row.name = name; row.save()``), now carry what was written."""
+        for row in list(rows):
+            rows |= self.assigned_into.get(row, set())
+        for root in rows:
+            binding = self.env.get(root)
+            if binding is None:
+                binding = self.env[root] = Binding(tags={PARAM} if root in self.env else set())
+            binding.tags.add(WRITTEN)
 
     def _report_clocks(self, clocks: Iterable[cst.BaseExpression]) -> None:
         for operand in clocks:
@@ -400,14 +404,8 @@ class CallFacts(Resolution):
     def _commit_changed_rows(self) -> None:
         """``sub = session.get(...); sub.status = s; session.commit()``: the unit of work
         flushes every loaded row whose attributes were assigned, so the row is written."""
-        for name, assigned in self.assigned_into.items():
-            binding = self.env.get(name)
-            if binding is None or SOURCE not in binding.tags:
-                continue
-            for root in {name, *assigned}:  # the row and the values assigned into it
-                written = self.env.get(root)
-                if written is not None:
-                    written.tags.add(WRITTEN)
+        self._mark_written({name for name in self.assigned_into
+                            if (row := self.env.get(name)) is not None and SOURCE in row.tags})
 
     def _writes_sql(self, node: cst.BaseExpression) -> bool:
         """``"UPDATE ..."`` (also through a local or a constant), ``text("INSERT ...")``,
