@@ -11,6 +11,7 @@ import libcst as cst
 from cachelint import keys, knowledge
 from cachelint.facts.model import (
     CACHE,
+    EVENT,
     PARAM,
     SOURCE,
     WRITTEN,
@@ -179,6 +180,7 @@ class CallFacts(Resolution):
             self.facts.callees.add(callee)
             for region in self.locks:
                 region.calls.append(callee)
+            self._note_event_arguments(call, callee)
         pair = method_call(call)
         if pair is None:
             if self.ctx.qualify(call.func) == "functools.partial":
@@ -266,6 +268,18 @@ class CallFacts(Resolution):
                     and base.func.value == "super":
                 return func.attr.value
         return None
+
+    def _note_event_arguments(self, call: cst.Call, callee: str) -> None:
+        """Remember which arguments of a same-module call carry event data, so the
+        callee's parameters are event data too (a consumer loop's ``handle(msg.value)``)."""
+        if isinstance(call.func, cst.Attribute) and not isinstance(call.func.value, cst.Name):
+            return  # ``super().handle(...)`` runs a base class's method
+        owner = self.facts.class_name if isinstance(call.func, cst.Attribute) else None
+        for position, arg in enumerate(call.args):
+            if arg.star or EVENT not in self.provenance(arg.value)[0]:
+                continue
+            slot: int | str = arg.keyword.value if arg.keyword is not None else position
+            self.event_calls.append((owner, callee, slot))
 
     def _check_helper_call(self, call: cst.Call) -> None:
         """``set_if_newer(cache, k, v, version=time.time())``: a clock as the version."""
@@ -414,9 +428,11 @@ class CallFacts(Resolution):
         sql = keys.template(node)
         if sql is None and isinstance(node, cst.Name):
             binding = self.lookup(node.value)
+            constant = self.ctx.string_constants.get(node.value)
             if binding is not None and binding.value is not None and binding.value is not node:
-                sql = keys.template(binding.value)
-            sql = sql if sql is not None else self.ctx.string_constants.get(node.value)
+                node = binding.value  # ``stmt = update(Item).values(...)``, ``sql = "UPDATE"``
+                sql = keys.template(node)
+            sql = sql if sql is not None else constant
         if sql is not None:
             return sql.strip().lower().startswith(knowledge.SQL_WRITE_WORDS)
         while isinstance(node, (cst.Call, cst.Attribute)):
@@ -926,12 +942,15 @@ class CallFacts(Resolution):
         return True
 
     def _is_unique_key(self, key: cst.BaseExpression) -> bool:
-        """A key made of a fresh token (``f"export:{uuid4()}"``): no other writer shares it."""
+        """A key made of a fresh token (``f"export:{uuid4()}"``): no other writer shares it.
+        A token just written into a row (``INSERT ... VALUES ($1, ...)``, order_id) is that
+        row's identity: later writers of the row share the key."""
         names = [key, *descendants(key)]
         for node in names:
             if isinstance(node, cst.Name):
                 binding = self.env.get(node.value)
                 if binding is not None and binding.value is not None \
+                        and WRITTEN not in binding.tags \
                         and binding.value is not node and self._is_token(binding.value):
                     return True
             elif isinstance(node, cst.Call) and self._is_token(node):

@@ -61,11 +61,14 @@ def build_facts(module: cst.Module, config: Config, path: str = "") -> ModuleFac
         methods = [s for s in class_node.body.body if isinstance(s, cst.FunctionDef)]
         methods.sort(key=lambda m: m.name.value not in _INIT_METHODS)
         pending.extend((m, class_node.name.value, {}, None) for m in methods)
+    walkers: list[Walker] = [top]
     while pending:
         node, owner, outer, enclosing = pending.pop(0)
         facts, walker = _walk_function(ctx, node, owner, outer, counter, enclosing)
         functions.append(facts)
+        walkers.append(walker)
         pending.extend((n, o, dict(walker.env), walker) for n, o in walker.nested)
+    _rewalk_event_fed(ctx, functions, walkers, counter)
     return ModuleFacts(
         functions=functions,
         imports=ctx.imports,
@@ -74,6 +77,61 @@ def build_facts(module: cst.Module, config: Config, path: str = "") -> ModuleFac
             q: local for local, q in ctx.imports.items() if q in config.versioned_helpers
         },
     )
+
+
+def _rewalk_event_fed(
+    ctx: ModuleContext, functions: list[FunctionFacts], walkers: list[Walker], counter: list[int]
+) -> None:
+    """A function handed event data by a same-module caller (``self.handle_decision(
+    msg.value)`` in a consumer loop) writes that data as a consumer does: walk it again
+    with those parameters marked as event data.  Each round may feed the next callee."""
+    done: set[tuple[str | None, str]] = set()
+    for _ in range(3):
+        fed: dict[tuple[str | None, str], set[int | str]] = {}
+        for walker in walkers:
+            for owner, callee, slot in walker.event_calls:
+                fed.setdefault((owner, callee), set()).add(slot)
+        changed = False
+        for index, facts in enumerate(functions):
+            key = (facts.class_name, facts.name)
+            node = facts.node
+            if key not in fed or key in done or walkers[index].nested \
+                    or facts.name in _INIT_METHODS or node is not _defined(ctx, *key):
+                continue
+            names = _parameter_names(node, fed[key], facts.class_name is not None)
+            if not names:
+                continue
+            done.add(key)
+            new_facts, new_walker = _walk_function(
+                ctx, node, facts.class_name, {}, counter, None, event_params=names
+            )
+            functions[index], walkers[index] = new_facts, new_walker
+            changed = True
+        if not changed:
+            return
+
+
+def _defined(ctx: ModuleContext, owner: str | None, name: str) -> cst.FunctionDef | None:
+    """The module function or class method called ``name`` (not a nested function)."""
+    if owner is None:
+        return ctx.function_nodes.get(name)
+    return ctx.method_nodes.get(owner, {}).get(name)
+
+
+def _parameter_names(node: cst.FunctionDef, slots: set[int | str], method: bool) -> set[str]:
+    """The parameters that receive the given argument positions and keywords."""
+    positional = [*node.params.posonly_params, *node.params.params]
+    if method and not any(_decorator_name(d) == "staticmethod" for d in node.decorators):
+        positional = positional[1:]
+    names = {p.name.value for p in [*positional, *node.params.kwonly_params]}
+    found: set[str] = set()
+    for slot in slots:
+        if isinstance(slot, int):
+            if slot < len(positional):
+                found.add(positional[slot].name.value)
+        elif slot in names:
+            found.add(slot)
+    return found
 
 
 def _classes(body: Sequence[cst.BaseStatement]) -> list[cst.ClassDef]:
@@ -399,6 +457,7 @@ def _walk_function(
     outer: dict[str, Binding],
     counter: list[int],
     enclosing: Walker | None = None,
+    event_params: set[str] | None = None,
 ) -> tuple[FunctionFacts, Walker]:
     consumer = _is_consumer(ctx, node) or _is_channels_receiver(ctx, node, owner)
     facts = FunctionFacts(node.name.value, node, node.asynchronous is not None, owner, consumer)
@@ -422,7 +481,7 @@ def _walk_function(
     for param in params:
         name = param.name.value
         binding = Binding(tags={PARAM}, roots={name})
-        if consumer and name not in not_event:
+        if consumer and name not in not_event or event_params and name in event_params:
             binding.tags.add(EVENT)
         if param.annotation is not None:
             binding.kind = ctx.kind_of_annotation(param.annotation.annotation)
