@@ -358,6 +358,10 @@ EVENT_PARAM_NAMES: frozenset[str] = frozenset(
     {"event", "message", "msg", "payload", "evt", "record", "body", "data", "instance",
      "notification", "update", "delivery"}
 )
+# RQ's ``queue.enqueue(fn, *args)`` and friends: ``fn`` runs later in a worker.
+ENQUEUE_METHODS: frozenset[str] = frozenset(
+    {"enqueue", "enqueue_call", "enqueue_at", "enqueue_in"}
+)
 CONSUMER_FACTORIES: frozenset[str] = frozenset(
     {
         "kafka.KafkaConsumer", "aiokafka.AIOKafkaConsumer", "confluent_kafka.Consumer",

@@ -181,6 +181,11 @@ class CallFacts(Resolution):
             for region in self.locks:
                 region.calls.append(callee)
             self._note_event_arguments(call, callee)
+        for handler in self._dispatched_handlers(call.func):
+            self._note_event_arguments(call, handler)
+        queued = self._queued_job(call)
+        if queued is not None:
+            self.event_calls.append((None, queued, "*"))
         pair = method_call(call)
         if pair is None:
             if self.ctx.qualify(call.func) == "functools.partial":
@@ -269,12 +274,53 @@ class CallFacts(Resolution):
                 return func.attr.value
         return None
 
+    def _dispatched_handlers(self, func: cst.BaseExpression) -> list[str]:
+        """``HANDLERS[event["type"]](event)`` or ``handler = HANDLERS.get(kind)``;
+        ``handler(event)``: the module functions a module-level dict of handlers holds."""
+        if isinstance(func, cst.Name):
+            binding = self.env.get(func.value)
+            if binding is None or binding.value is None:
+                return []
+            func = unwrap_await(binding.value)
+        pair = method_call(func)
+        if isinstance(func, cst.Subscript):
+            holder = func.value
+        elif pair is not None and pair[1] == "get":
+            holder = pair[0]
+        else:
+            return []
+        if not isinstance(holder, cst.Name):
+            return []
+        table = self.ctx.env.get(holder.value)
+        if table is None or not isinstance(table.value, cst.Dict):
+            return []
+        return [
+            element.value.value for element in table.value.elements
+            if isinstance(element, cst.DictElement) and isinstance(element.value, cst.Name)
+            and element.value.value in self.ctx.function_nodes
+        ]
+
+    def _queued_job(self, call: cst.Call) -> str | None:
+        """``queue.enqueue(sync_price, payload)`` (RQ): the module function a worker
+        runs later with the queued arguments, a queue consumer."""
+        pair = method_call(call)
+        if pair is None or pair[1] not in knowledge.ENQUEUE_METHODS:
+            return None
+        arg = keyword(call, "func") or keyword(call, "f") or next(
+            (a for a in call.args if a.keyword is None and isinstance(a.value, cst.Name)
+             and a.value.value in self.ctx.function_nodes), None)
+        if arg is None or not isinstance(arg.value, cst.Name) \
+                or arg.value.value not in self.ctx.function_nodes:
+            return None
+        return arg.value.value
+
     def _note_event_arguments(self, call: cst.Call, callee: str) -> None:
         """Remember which arguments of a same-module call carry event data, so the
         callee's parameters are event data too (a consumer loop's ``handle(msg.value)``)."""
-        if isinstance(call.func, cst.Attribute) and not isinstance(call.func.value, cst.Name):
+        func = call.func
+        if isinstance(func, cst.Attribute) and not isinstance(func.value, cst.Name):
             return  # ``super().handle(...)`` runs a base class's method
-        owner = self.facts.class_name if isinstance(call.func, cst.Attribute) else None
+        owner = self.facts.class_name if isinstance(func, cst.Attribute) else None
         for position, arg in enumerate(call.args):
             if arg.star or EVENT not in self.provenance(arg.value)[0]:
                 continue

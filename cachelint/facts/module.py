@@ -119,11 +119,14 @@ def _defined(ctx: ModuleContext, owner: str | None, name: str) -> cst.FunctionDe
 
 
 def _parameter_names(node: cst.FunctionDef, slots: set[int | str], method: bool) -> set[str]:
-    """The parameters that receive the given argument positions and keywords."""
+    """The parameters that receive the given argument positions and keywords (``*``:
+    all of them)."""
     positional = [*node.params.posonly_params, *node.params.params]
     if method and not any(_decorator_name(d) == "staticmethod" for d in node.decorators):
         positional = positional[1:]
     names = {p.name.value for p in [*positional, *node.params.kwonly_params]}
+    if "*" in slots:  # a queued job: every argument is the queued payload
+        return names
     found: set[str] = set()
     for slot in slots:
         if isinstance(slot, int):

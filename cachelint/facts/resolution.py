@@ -86,7 +86,7 @@ class Resolution:
         self.open_acquires: dict[str, LockRegion] = {}
         # ``self.handle(msg.value)`` in a consumer loop: (class or None, callee, argument
         # position or keyword) of each same-module call handed event data.
-        self.event_calls: list[tuple[str | None, str, int | str]] = []
+        self.event_calls: list[tuple[str | None, str, int | str]] = []  # "*": every one
 
     def next_index(self) -> int:
         self.counter[0] += 1

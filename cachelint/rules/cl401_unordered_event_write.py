@@ -25,7 +25,11 @@ class UnorderedEventWrite(WriteRaceRule):
       class (`class Live(AsyncJsonWebsocketConsumer)`);
     - messages of consumer loops: `for msg in KafkaConsumer(...)`,
       `msg = consumer.poll(...)`, `await consumer.getmany()`,
-      `pubsub.listen()`/`get_message()`, `xreadgroup`, `blpop`.
+      `pubsub.listen()`/`get_message()`, `xreadgroup`, `blpop`;
+    - the parameters of a same-module function or method handed event data:
+      `self.apply_decision(msg.value)` in a consumer loop, a module-level table
+      of handlers (`HANDLERS[event["type"]](event)`, `HANDLERS.get(kind)`), and
+      jobs queued with rq's `queue.enqueue(sync_status, permit_id, status)`.
 
     ## Why is this bad?
     Queues redeliver, retry and reorder: an older event delivered later
