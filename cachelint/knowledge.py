@@ -199,6 +199,11 @@ MULTI_KEY_METHODS: frozenset[str] = frozenset(
      "aset_many", "adelete_many", "aget_many"}
 )
 VALUE_KEYWORDS: frozenset[str] = frozenset({"value", "val", "default", "mapping", "data"})
+# Writes whose value is a mapping of keys (or hash fields) to values.
+MAPPING_WRITE_METHODS: frozenset[str] = frozenset(
+    {"set_many", "mset", "msetnx", "set_multi", "multi_set", "add_multi", "aset_many",
+     "hset", "hmset"}
+)
 
 # Keyword arguments carrying an expiry, per client library; ``px`` is milliseconds.
 TTL_KEYWORDS: dict[str, tuple[str, ...]] = {

@@ -67,7 +67,7 @@ def write_race(op: f.CacheOp, module: f.ModuleFacts) -> str | None:
         return "CL402"
     if f.EVENT in op.tags and not f.from_source(op, module):
         return "CL401"
-    if f.WRITTEN in op.tags:
+    if f.just_written(op, module):
         return "CL102"
     if is_refill(op, module):
         return "CL101"

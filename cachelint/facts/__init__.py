@@ -29,10 +29,10 @@ from cachelint.facts.model import (
     ModuleFacts,
     VersionGuard,
 )
-from cachelint.facts.module import build_facts, from_source
+from cachelint.facts.module import build_facts, from_source, just_written
 
 __all__ = [
     "CACHE", "CLOCK", "EVENT", "PARAM", "SOURCE", "WRITTEN", "Binding", "CacheOp", "ClockUse",
     "FunctionFacts", "Kind", "LockRegion", "ModuleFacts", "VersionGuard", "build_facts",
-    "from_source",
+    "from_source", "just_written",
 ]

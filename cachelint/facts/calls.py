@@ -32,6 +32,7 @@ from cachelint.facts.syntax import (
     MUTATORS,
     TOKEN_CALLS,
     TOKEN_GENERATORS,
+    string_index,
 )
 from cachelint.names import (
     call_name,
@@ -77,7 +78,7 @@ class CallFacts(Resolution):
                 )
             return
         if isinstance(target, cst.Subscript):  # ``rows[key] = value`` feeds ``rows``
-            entry = _string_index(target)
+            entry = string_index(target)
             if entry is not None and has_word(entry, knowledge.VERSION_WORDS) \
                     and self.clock_or_hop(value):
                 self.facts.clock_uses.append(
@@ -402,7 +403,7 @@ class CallFacts(Resolution):
             base = (terminal_name(receiver) or "").lstrip("_").lower()
             session = base in knowledge.SESSION_NAMES or base.endswith("session")
             if method == "execute" and call.args:
-                is_write = self._writes_sql(call.args[0].value)
+                is_write = self.writes_sql(call.args[0].value)
                 cursor = self.ctx.module.code_for_node(receiver)
                 if is_write:  # ``UPDATE ... RETURNING``: what the cursor fetches next
                     self.writing_cursors.add(cursor)
@@ -463,38 +464,13 @@ class CallFacts(Resolution):
 
     def _commit_changed_rows(self) -> None:
         """``sub = session.get(...); sub.status = s; session.commit()``: the unit of work
-        flushes every loaded row whose attributes were assigned, so the row is written."""
-        self._mark_written({name for name in self.assigned_into
-                            if (row := self.env.get(name)) is not None and SOURCE in row.tags})
-
-    def _writes_sql(self, node: cst.BaseExpression) -> bool:
-        """``"UPDATE ..."`` (also through a local or a constant), ``text("INSERT ...")``,
-        SQLAlchemy Core ``update(User).where(...).values(...)``."""
-        node = unwrap_await(node)
-        sql = keys.template(node)
-        if sql is None and isinstance(node, cst.Name):
-            binding = self.lookup(node.value)
-            constant = self.ctx.string_constants.get(node.value)
-            if binding is not None and binding.value is not None and binding.value is not node:
-                node = binding.value  # ``stmt = update(Item).values(...)``, ``sql = "UPDATE"``
-                sql = keys.template(node)
-            sql = sql if sql is not None else constant
-        if sql is not None:
-            return sql.strip().lower().startswith(knowledge.SQL_WRITE_WORDS)
-        while isinstance(node, (cst.Call, cst.Attribute)):
-            if isinstance(node, cst.Call):
-                name = call_name(node)
-                if name == "text" and node.args:
-                    return self._writes_sql(node.args[0].value)
-                if name in {"update", "insert", "delete"} and (
-                    isinstance(node.func, cst.Name)
-                    or (self.ctx.qualify(node.func) or "").startswith("sqlalchemy")
-                ):
-                    return True
-                node = node.func
-            else:
-                node = node.value
-        return False
+        flushes every loaded row whose attributes were assigned, so the row is written.
+        A row a same-module helper returned (``self._applicant(pk)``) counts too."""
+        self._mark_written({
+            name for name in self.assigned_into
+            if (row := self.env.get(name)) is not None
+            and any(t == SOURCE or t.startswith("call:") for t in row.tags)
+        })
 
     def cache_op(
         self,
@@ -561,7 +537,10 @@ class CallFacts(Resolution):
             receiver_text=receiver_text,
             version_guard=self.guards[-1].comparison if self.guards else None,
             version_bump=category == "write" and self._is_version_bump(key_text, value),
-            constant_value=value is not None and (is_constant(value) or self._is_trivial(value)),
+            constant_value=value is not None and (
+                is_constant(value) or self._is_trivial(value)
+                or (method in knowledge.MAPPING_WRITE_METHODS and _constant_values(value))
+            ),
             lock_like=False,
             transaction=self.transactions[-1][0] if self.transactions else None,
             transaction_using=self.transactions[-1][1] if self.transactions else None,
@@ -610,13 +589,22 @@ class CallFacts(Resolution):
                                           for r in returns)
         if isinstance(value, (cst.Name, cst.Attribute)):
             name = terminal_name(value) or ""
-            return name in self.ctx.function_nodes or (
+            return name in self.ctx.function_nodes or self._own_method(value) or (
                 bool(words(name)) and words(name)[0] in knowledge.LOADER_WORDS
             )
         if isinstance(value, cst.Call) and self.ctx.qualify(value.func) in {
                 "functools.partial", "partial"} and value.args:
             return self._callable_default(value.args[0].value)  # ``partial(load, region)``
         return False
+
+    def _own_method(self, node: cst.BaseExpression) -> bool:
+        """``self._chain_rows``: a method of this class or a base class defined here."""
+        owner = self.facts.class_name
+        if owner is None or not isinstance(node, cst.Attribute) \
+                or not isinstance(node.value, cst.Name) or node.value.value != self.self_name:
+            return False
+        method = node.attr.value
+        return method in self.ctx.method_nodes.get(self.ctx.defining_class(owner, method), {})
 
     def _is_lock_acquisition(self, op: CacheOp) -> bool:
         """``cache.add(lock_key, "1")`` / ``r.set(k, token, nx=True)`` / a plain
@@ -1060,8 +1048,11 @@ def _generic_key_name(name: str) -> bool:
     return all(w in KEY_HELPER_WORDS or w in GENERIC_KEY_WORDS for w in words(name))
 
 
-def _string_index(node: cst.Subscript) -> str | None:
-    """``data["version"]``: the string a subscript indexes with, if constant."""
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        return keys.string_value(node.slice[0].slice.value)
-    return None
+def _constant_values(mapping: cst.BaseExpression) -> bool:
+    """``{f"verified:{pk}": True for pk in ids}`` given to ``set_many``: every key gets a
+    constant, whatever rows the keys came from."""
+    if isinstance(mapping, cst.DictComp):
+        return is_constant(mapping.value)
+    return isinstance(mapping, cst.Dict) and all(
+        isinstance(e, cst.DictElement) and is_constant(e.value) for e in mapping.elements
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import PurePath
 
 import libcst as cst
@@ -114,16 +115,29 @@ class ModuleContext:
     def defining_class(self, class_name: str, method: str) -> str:
         """The class of this module that defines ``method`` for ``class_name``: itself or
         the nearest base class defined here (``self._cache_key`` from ``BaseModel``)."""
+        for current in self._class_and_bases(class_name):
+            if method in self.method_nodes.get(current, {}):
+                return current
+        return class_name
+
+    def attribute_kind(self, class_name: str, attr: str) -> Kind | None:
+        """What ``self.attr`` is in ``class_name``: set there or in the nearest base class
+        defined here (``self.r`` set by ``RedisRepository.__init__``)."""
+        for current in self._class_and_bases(class_name):
+            kind = self.class_attrs.get(current, {}).get(attr)
+            if kind is not None:
+                return kind
+        return None
+
+    def _class_and_bases(self, class_name: str) -> Iterator[str]:
         pending, seen = [class_name], set()
         while pending:
             current = pending.pop(0)
             if current in seen:
                 continue
             seen.add(current)
-            if method in self.method_nodes.get(current, {}):
-                return current
+            yield current
             pending.extend(self.class_bases.get(current, []))
-        return class_name
 
     def constant_string(self, node: cst.BaseExpression, class_name: str | None) -> str | None:
         """A module constant (``USER_KEY``), or a class constant (``self.KEY``, ``cls.KEY``,

@@ -159,6 +159,7 @@ class ModuleFacts:
     functions: list[FunctionFacts]
     imports: dict[str, str]
     source_functions: set[str]  # same-module functions returning a source read
+    written_functions: set[str]  # ... returning a row they just wrote
     helper_imported: dict[str, str]  # versioned helper qualified name -> local name
 
     @property

@@ -13,6 +13,7 @@ from cachelint.facts.model import (
     EVENT,
     PARAM,
     SOURCE,
+    WRITTEN,
     Binding,
     CacheOp,
     FunctionFacts,
@@ -72,7 +73,8 @@ def build_facts(module: cst.Module, config: Config, path: str = "") -> ModuleFac
     return ModuleFacts(
         functions=functions,
         imports=ctx.imports,
-        source_functions=_source_functions(functions),
+        source_functions=_returning(functions, SOURCE),
+        written_functions=_returning(functions, WRITTEN),
         helper_imported={
             q: local for local, q in ctx.imports.items() if q in config.versioned_helpers
         },
@@ -537,8 +539,9 @@ def _decorator_name(decorator: cst.Decorator) -> str | None:
     return terminal_name(target.func if isinstance(target, cst.Call) else target)
 
 
-def _source_functions(functions: list[FunctionFacts]) -> set[str]:
-    """Functions whose return value is (transitively) a source-of-truth read."""
+def _returning(functions: list[FunctionFacts], tag: str) -> set[str]:
+    """Functions whose return value (transitively) carries ``tag``: a source-of-truth
+    read, or a row just written (``UPDATE ... RETURNING`` in a helper)."""
     found: set[str] = set()
     changed = True
     while changed:
@@ -547,7 +550,7 @@ def _source_functions(functions: list[FunctionFacts]) -> set[str]:
             if facts.name in found:
                 continue
             tags = facts.return_tags
-            if SOURCE in tags or any(t.startswith("call:") and t[5:] in found for t in tags):
+            if tag in tags or any(t.startswith("call:") and t[5:] in found for t in tags):
                 found.add(facts.name)
                 changed = True
     return found
@@ -557,4 +560,11 @@ def from_source(op: CacheOp, module: ModuleFacts) -> bool:
     """The written value derives from a source-of-truth read."""
     return SOURCE in op.tags or any(
         t.startswith("call:") and t[5:] in module.source_functions for t in op.tags
+    )
+
+
+def just_written(op: CacheOp, module: ModuleFacts) -> bool:
+    """The written value is what was just written to the source of truth."""
+    return WRITTEN in op.tags or any(
+        t.startswith("call:") and t[5:] in module.written_functions for t in op.tags
     )

@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 
-from cachelint import knowledge
+from cachelint import keys, knowledge
 from cachelint.facts.context import ModuleContext
 from cachelint.facts.model import (
     CACHE,
@@ -24,6 +24,7 @@ from cachelint.facts.model import (
 from cachelint.facts.syntax import (
     NON_CACHE_TYPES,
     is_model_getter,
+    string_index,
 )
 from cachelint.names import (
     call_name,
@@ -134,10 +135,9 @@ class Resolution:
             base = node.value
             if isinstance(base, cst.Name) and base.value in {self.self_name, "cls"} \
                     and self.facts.class_name is not None:
-                attrs = ctx.class_attrs.get(self.facts.class_name, {})
-                return attrs.get(node.attr.value)
+                return ctx.attribute_kind(self.facts.class_name, node.attr.value)
             if isinstance(base, cst.Name) and base.value in ctx.class_attrs:
-                return ctx.class_attrs[base.value].get(node.attr.value)
+                return ctx.attribute_kind(base.value, node.attr.value)
             qualified = ctx.qualify(node)
             if qualified is not None and qualified.split(".")[0] in ctx.imports:
                 return ctx.kind_of_qualified(qualified, called=False)
@@ -146,9 +146,19 @@ class Resolution:
             qualified = ctx.qualify(node.value)
             if qualified in knowledge.SHARED_CACHE_MAPS:
                 return Kind("shared", knowledge.SHARED_CACHE_MAPS[qualified])
+            if terminal_name(node.value) == "extensions":
+                # Flask: ``current_app.extensions["redis"]``, the client an extension registered.
+                return ctx.heuristic_kind(cst.Name(string_index(node) or "extensions"))
             return None
         if isinstance(node, cst.Call):
             return self._kind_of_call(node)
+        if isinstance(node, (cst.BooleanOperation, cst.IfExp)):
+            # ``r or client()``, ``r if r is not None else client()``: either client.
+            options = [node.left, node.right] if isinstance(node, cst.BooleanOperation) \
+                else [node.body, node.orelse]
+            kinds = [self._resolve_kind(option) for option in options]
+            known = [k for k in kinds if k is not None and k.role != "other"]
+            return known[0] if known and all(k.role == known[0].role for k in known) else None
         return None
 
     def _kind_of_call(self, call: cst.Call) -> Kind | None:
@@ -273,6 +283,8 @@ class Resolution:
             if method in knowledge.DBAPI_FETCH_METHODS \
                     and self.ctx.module.code_for_node(receiver) in self.writing_cursors:
                 return {SOURCE, WRITTEN}  # the row an ``UPDATE ... RETURNING`` wrote
+            if method == "execute" and call.args and self.writes_sql(call.args[0].value):
+                return {SOURCE, WRITTEN}  # SQLAlchemy's result of ``update(...).returning()``
             if method in knowledge.SESSION_READ_METHODS and (
                 base.lstrip("_").lower() in knowledge.SESSION_NAMES
                 or base.lower().endswith(("session", "cursor", "conn", "connection"))
@@ -309,6 +321,35 @@ class Resolution:
                     and call.func.value.value in {self.self_name, "cls"}:
                 return {f"call:{name}"}
         return set()
+
+    def writes_sql(self, node: cst.BaseExpression) -> bool:
+        """``"UPDATE ..."`` (also through a local or a constant), ``text("INSERT ...")``,
+        SQLAlchemy Core ``update(User).where(...).values(...)``."""
+        node = unwrap_await(node)
+        sql = keys.template(node)
+        if sql is None and isinstance(node, cst.Name):
+            binding = self.lookup(node.value)
+            constant = self.ctx.string_constants.get(node.value)
+            if binding is not None and binding.value is not None and binding.value is not node:
+                node = binding.value  # ``stmt = update(Item).values(...)``, ``sql = "UPDATE"``
+                sql = keys.template(node)
+            sql = sql if sql is not None else constant
+        if sql is not None:
+            return sql.strip().lower().startswith(knowledge.SQL_WRITE_WORDS)
+        while isinstance(node, (cst.Call, cst.Attribute)):
+            if isinstance(node, cst.Call):
+                name = call_name(node)
+                if name == "text" and node.args:
+                    return self.writes_sql(node.args[0].value)
+                if name in {"update", "insert", "delete"} and (
+                    isinstance(node.func, cst.Name)
+                    or (self.ctx.qualify(node.func) or "").startswith("sqlalchemy")
+                ):
+                    return True
+                node = node.func
+            else:
+                node = node.value
+        return False
 
     def _dynamodb_table(self, node: cst.BaseExpression) -> bool:
         """``flags_table`` / ``dynamodb.Table("flags")``: a boto3 DynamoDB table."""

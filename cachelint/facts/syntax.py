@@ -27,6 +27,15 @@ KEY_HELPER_WORDS = frozenset({"key", "keys", "cache", "cachekey", "prefix", "pre
 # ... and words too common to tell one key method from another (``get_cache_key``).
 GENERIC_KEY_WORDS = frozenset({"get", "make", "build", "gen", "generate", "create", "compute",
                                "to", "for", "of", "the", "default", "full", "name", "cached"})
+
+
+def string_index(node: cst.Subscript) -> str | None:
+    """``data["version"]``: the string a subscript indexes with, if constant."""
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return keys.string_value(node.slice[0].slice.value)
+    return None
+
+
 TOKEN_CALLS = re.compile(r"uuid|token|secrets|getpid|gethostname|random|urandom")
 # Generators of fresh tokens, by qualified name (prefixes end with a dot).
 TOKEN_GENERATORS = ("uuid.", "secrets.", "random.", "os.urandom", "os.getpid",
