@@ -10,14 +10,20 @@ class BlindWriteThrough(WriteRaceRule):
     to the source of truth, with no ordering token. Writes to the source of truth
     are Django `.save()`, `.create()`, `.update()`, `.bulk_update()`,
     `.update_or_create()`; SQLAlchemy `session.add()`, `session.merge()`,
-    `session.flush()`, `session.execute(update(...))`; DB-API
+    `session.flush()`, `session.execute(update(...))` (also through a local
+    holding the statement); DB-API
     `cursor.execute("UPDATE ...")` / `"INSERT ..."` (also through a local or
     module constant holding the SQL) and `executemany`, and the row an
     `UPDATE ... RETURNING` fetches; boto3 DynamoDB `table.update_item`/`put_item`
-    (their returned attributes). A row loaded from the
-    database whose attributes are assigned is written by the next
+    (their returned attributes). A same-module helper that returns what it
+    wrote (`UPDATE ... RETURNING` in `_apply_delta()`) counts at its callers. A
+    row loaded from the database (or returned by a same-module helper) whose
+    attributes are assigned is written by the next
     `session.commit()` (the unit of work flushes it), and so are the values
     assigned into it; `super().save()` in a model's own `save` writes `self`.
+    A key holding a fresh token (`uuid4()`) is not shared by another writer, unless
+    the token was just written into a row (`INSERT ... VALUES ($1, ...)` with the
+    new order id): it then names that row, and later writers of the row share it.
 
     ## Why is this bad?
     Two writers can commit to the database in one order and reach the cache in
