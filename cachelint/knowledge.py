@@ -400,6 +400,8 @@ SHARED_FACTORY_PATTERN = (
     r"(_(client|conn|connection|instance|pool|db|cli))?$"
 )
 # Names that mean an in-process map even though they mention a cache.
+# Words that name a project's own cache class (``CacheService``, ``RedisStore``).
+CACHE_CLASS_WORDS = frozenset({"cache", "redis", "memcache", "memcached"})
 LOCAL_NAME_PATTERN = r"(^|_)(local|memo|lru|inproc|process|in_memory|l1)(_|$)"
 
 # Version attributes the CL101 fix may use (config: ``version-attributes``).

@@ -17,14 +17,13 @@ import libcst as cst
 
 from cachelint.config import Config
 from cachelint.facts import ModuleFacts, build_facts
+from cachelint.facts.syntax import CACHE_METHOD_SETS, has_cache_methods, mapping_backed
 from cachelint.names import terminal_name
 from cachelint.project_scan import dotted_suffixes, scan
 
 # ``cache = Cache()`` / ``cache: Cache = Cache(interval=10)`` at module level.
 _INSTANCE = re.compile(r"^(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\(", re.MULTILINE)
-# Methods that make a class a cache: reads and writes by key.
-_CACHE_METHODS = ({"get", "set"}, {"__getitem__", "__setitem__"})
-_PLAIN_BASES = {"object", "dict", "OrderedDict", "Generic"}
+_PLAIN_BASES = {"object", "dict", "OrderedDict", "UserDict", "Generic"}
 
 
 def local_instances(files: Iterable[Path]) -> frozenset[str]:
@@ -39,7 +38,7 @@ def local_instances(files: Iterable[Path]) -> frozenset[str]:
 def candidates(text: str) -> list[tuple[str, str]]:
     """(name, class) of module-level ``name = Class(...)`` where ``Class`` is defined here
     and some class of the module has cache methods (a cheap look before parsing)."""
-    if not any(all(f"def {m}(" in text for m in wanted) for wanted in _CACHE_METHODS):
+    if not any(all(f"def {m}(" in text for m in wanted) for wanted in CACHE_METHOD_SETS):
         return []
     return [(name, cls) for name, cls in _INSTANCE.findall(text)
             if re.search(rf"^class {re.escape(cls)}\b", text, re.MULTILINE)]
@@ -52,8 +51,9 @@ def _instances_in(text: str, path: str) -> set[str]:
 
 def own_local_instances(text: str, module: cst.Module, facts: ModuleFacts) -> set[str]:
     """Module-level instances (``cache = LRUCache(512)``) of this module's classes with
-    cache methods and no shared-cache call in them, built on nothing else (a subclass
-    of ``redis.StrictRedis`` or of an unknown base may well be shared)."""
+    cache methods over an in-process mapping and no shared-cache call in them, built on
+    nothing else (a subclass of ``redis.StrictRedis`` or of an unknown base may well be
+    shared; a wrapper around a client handed to it is shared)."""
     wanted = candidates(text)
     if not wanted:
         return set()
@@ -61,10 +61,9 @@ def own_local_instances(text: str, module: cst.Module, facts: ModuleFacts) -> se
     local: set[str] = set()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
-            methods = {s.name.value for s in statement.body.body if isinstance(s, cst.FunctionDef)}
             name = statement.name.value
             bases = {terminal_name(b.value) for b in statement.bases}
             if name not in shared and bases <= _PLAIN_BASES \
-                    and any(methods_wanted <= methods for methods_wanted in _CACHE_METHODS):
+                    and has_cache_methods(statement) and mapping_backed(statement):
                 local.add(name)
     return {name for name, cls in wanted if cls in local}

@@ -65,6 +65,27 @@ class Cache(redis.StrictRedis):
 cache = Cache(host="redis")
 '''
 
+WRAPPED_CLIENT = '''
+import json
+
+
+class Cache:
+    """get/set over whatever client the app hands it (a Redis in production)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, key):
+        raw = self.client.get(key)
+        return json.loads(raw) if raw else None
+
+    def set(self, key, value):
+        self.client.set(key, json.dumps(value))
+
+
+cache = Cache(None)
+'''
+
 VIEWS = '''
 from shop.utils.cache import cache
 from shop.models import Product
@@ -92,6 +113,7 @@ def _project(root: Path, cache_module: str) -> Path:
     (LOCAL_CACHE, []),
     (SHARED_CACHE, [("views.py", 10, "CL101")]),
     (SUBCLASSED_CLIENT, [("views.py", 10, "CL101")]),
+    (WRAPPED_CLIENT, [("views.py", 10, "CL101")]),  # nothing held in the process
 ])
 def test_project_cache_instances_resolve_across_modules(
     tmp_path: Path, cache_module: str, expected: list[tuple[str, int, str]]

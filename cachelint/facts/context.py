@@ -52,6 +52,9 @@ class ModuleContext:
         # Functions registered as handlers at module level: ``post_save.connect(fn)``,
         # ``subscriber.subscribe(path, callback=fn)``.
         self.connected_handlers: set[str] = set()
+        # Classes here with ``get``/``set`` over something not in the process: wrappers
+        # of a client (``class CacheService: def set(self, k, v): self.client.set(...)``).
+        self.cache_wrappers: set[str] = set()
         self._shared_pattern = re.compile(knowledge.SHARED_NAME_PATTERN, re.IGNORECASE)
         self._local_pattern = re.compile(knowledge.LOCAL_NAME_PATTERN, re.IGNORECASE)
 

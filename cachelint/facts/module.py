@@ -21,6 +21,8 @@ from cachelint.facts.model import (
     ModuleFacts,
 )
 from cachelint.facts.syntax import (
+    has_cache_methods,
+    mapping_backed,
     transaction_kind,
     using,
 )
@@ -175,6 +177,8 @@ def prepass(ctx: ModuleContext, module: cst.Module) -> None:
                 if isinstance(item, cst.SimpleStatementLine):
                     for small in item.body:
                         _record_string_constant(ctx, small, f"{statement.name.value}.")
+            if has_cache_methods(statement) and not mapping_backed(statement):
+                ctx.cache_wrappers.add(statement.name.value)
     # Helpers may use constants defined after them, and other helpers: the second pass
     # resolves ``def get_key(self): return self.build_key(self.pk)``.
     for _ in range(2):

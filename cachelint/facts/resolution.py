@@ -174,6 +174,9 @@ class Resolution:
         if isinstance(func, cst.Name) and func.value in ctx.function_kinds \
                 and self.lookup(func.value) is None:
             return ctx.function_kinds[func.value]
+        if isinstance(func, cst.Name) and func.value in ctx.cache_wrappers \
+                and self.lookup(func.value) is None and self._wraps_shared_cache(call):
+            return Kind("shared", "unknown", resolved=False)
         pair = method_call(call)
         if pair is None:
             if isinstance(func, cst.Name) and func.value in {"set", "frozenset", "list"}:
@@ -199,6 +202,18 @@ class Resolution:
             if method in {"get_client", "get_master_client", "master_for"}:
                 return Kind("shared", "redis")
         return None
+
+    def _wraps_shared_cache(self, call: cst.Call) -> bool:
+        """``CacheService(redis.Redis(...))`` or ``RedisCache(url)``: a wrapper class of
+        this module handed a shared client, or named for one."""
+        if self.ctx.local_by_type_name(call) is not None:
+            return False  # ``LocalCache()``, ``MemoCache()``: its name says in-process
+        if knowledge.CACHE_CLASS_WORDS & set(words(terminal_name(call.func) or "")):
+            return True
+        return any(
+            (kind := self._resolve_kind(arg.value)) is not None and kind.role == "shared"
+            for arg in call.args
+        )
 
     def _refine_by_backend(self, call: cst.Call, kind: Kind) -> Kind:
         """``make_region().configure("dogpile.cache.memory")``, ``Cache(Cache.MEMORY)``: local."""

@@ -177,3 +177,31 @@ def transaction_kind(qualified: str | None) -> str | None:
     if qualified.endswith((".transaction", ".atomic")):  # psycopg 3, asyncpg, peewee
         return "dbapi"
     return None
+
+
+# Methods that make a class a cache: reads and writes by key.
+CACHE_METHOD_SETS = (frozenset({"get", "set"}), frozenset({"__getitem__", "__setitem__"}))
+_MAPPING_BASES = frozenset({"dict", "OrderedDict", "UserDict", "defaultdict"})
+_MAPPING_FACTORIES = frozenset({
+    "dict", "OrderedDict", "defaultdict", "WeakValueDictionary", "ChainMap",
+    "TTLCache", "LRUCache", "LFUCache", "RRCache", "TLRUCache", "FIFOCache",
+})
+
+
+def has_cache_methods(node: cst.ClassDef) -> bool:
+    methods = {s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)}
+    return any(wanted <= methods for wanted in CACHE_METHOD_SETS)
+
+
+def mapping_backed(node: cst.ClassDef) -> bool:
+    """A class that keeps its entries in the process: a ``dict`` subclass, or one that
+    assigns a dict, ``OrderedDict()``, ``TTLCache(...)``... to an attribute."""
+    if any(terminal_name(base.value) in _MAPPING_BASES for base in node.bases):
+        return True
+    for item in descendants(node.body):
+        value = item.value if isinstance(item, (cst.Assign, cst.AnnAssign)) else None
+        if isinstance(value, (cst.Dict, cst.DictComp)) or (
+            isinstance(value, cst.Call) and terminal_name(value.func) in _MAPPING_FACTORIES
+        ):
+            return True
+    return False
