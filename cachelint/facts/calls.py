@@ -73,9 +73,14 @@ class CallFacts(Resolution):
                     ClockUse(value, f"assigned to the version attribute `{name}`")
                 )
             if isinstance(target.value, cst.Name):  # ``row.name = name``: saved with ``row``
-                self.assigned_into.setdefault(target.value.value, set()).update(
-                    self.provenance(value)[1]
-                )
+                tags, roots = self.provenance(value)
+                self.assigned_into.setdefault(target.value.value, set()).update(roots)
+                row = self.env.get(target.value.value)
+                if row is not None and SOURCE in row.tags:
+                    # A loaded row changed: the session's unit of work now holds a write.
+                    self.facts.source_write_indexes.append(self.next_index())
+                if target.value.value == self.self_name:  # ``self.object = form.save()``
+                    self.env[f"{self.self_name}.{name}"] = Binding(tags, roots, value=value)
             return
         if isinstance(target, cst.Subscript):  # ``rows[key] = value`` feeds ``rows``
             entry = string_index(target)
@@ -387,13 +392,10 @@ class CallFacts(Resolution):
         is_write = False
         if method in knowledge.SOURCE_WRITE_METHODS:
             chain = dotted(call.func) or ""
-            # ``default_storage.save(name, content)`` and ``image.save(buffer, "JPEG")`` write
-            # files; a model's ``save()`` takes keywords only (``update_fields=``).
-            storage = (terminal_name(receiver) or "").lower().endswith("storage")
-            file_save = method == "save" and (
-                storage or any(a.keyword is None and not a.star for a in call.args)
-            )
-            is_write = not file_save and (
+            # ``default_storage.save(name, content)`` writes a file, ``form.save(commit=False)``
+            # nothing yet.
+            not_a_row = method == "save" and not self.saves_instance(call, receiver)
+            is_write = not not_a_row and (
                 method in {"save", "commit", "flush", "executemany"}
                 or any(p in knowledge.ORM_MANAGERS for p in chain.split("."))
                 or self._is_orm_chain(receiver)
@@ -430,7 +432,7 @@ class CallFacts(Resolution):
         (``row.name = name; row.save()``), now carry what was written."""
         for row in list(rows):
             rows |= self.assigned_into.get(row, set())
-        for root in rows:
+        for root in rows - self.ctx.imports.keys():  # ``timezone`` in ``timezone.now()``
             binding = self.env.get(root)
             if binding is None:
                 binding = self.env[root] = Binding(tags={PARAM} if root in self.env else set())
@@ -940,8 +942,9 @@ class CallFacts(Resolution):
         return ctx.module.code_for_node(key)
 
     def _is_trivial(self, value: cst.BaseExpression) -> bool:
-        """Literals, UPPER_CASE constants, clocks, fresh tokens and row identifiers: a
-        sentinel, a marker or a counter reset, nothing that can go stale
+        """Literals, UPPER_CASE constants, clocks (unless just written into a row), fresh
+        tokens and row identifiers: a sentinel, a marker or a counter reset, nothing that
+        can go stale
         (``cache.set(k, SENTINEL)``, ``cache.set(k, (1, now))``, ``cache.set(k, uuid4().hex)``,
         ``cache.set(k, user.pk)``)."""
         if self._is_token(value) or (
@@ -954,6 +957,8 @@ class CallFacts(Resolution):
         if isinstance(value, cst.Attribute) and value.attr.value.isupper() \
                 and isinstance(value.value, cst.Name):
             return True  # ``const.FAILURE_SENTINEL``: a module or class constant
+        if WRITTEN in self.provenance(value)[0]:
+            return False  # ``update(checked_in_at=now)``: the clock is now the row's data
         stack: list[cst.CSTNode] = [value]
         while stack:
             node = stack.pop()

@@ -33,6 +33,7 @@ from cachelint.names import (
     dotted,
     has_word,
     is_constant,
+    keyword,
     method_call,
     terminal_name,
     unwrap_await,
@@ -40,6 +41,10 @@ from cachelint.names import (
 )
 
 _SHARED_FACTORY = re.compile(knowledge.SHARED_FACTORY_PATTERN, re.IGNORECASE)
+
+# What a factory call can hand out besides data (a ``dict`` it returns is data).
+_CLIENT_ROLES = frozenset({"shared", "consumer", "process_lock", "distributed_lock"})
+
 
 class Resolution:
     """The walk's state, and what names and expressions resolve to."""
@@ -240,6 +245,11 @@ class Resolution:
                 roots.add(current.value)
                 continue
             if isinstance(current, cst.Attribute):
+                held = self._self_attribute(current)
+                if held is not None:  # ``self.object = form.save()`` earlier in this method
+                    tags |= held.tags
+                    roots |= held.roots
+                    continue
                 stack.append(current.value)
                 continue
             if isinstance(current, (cst.Lambda, cst.FunctionDef)):
@@ -254,6 +264,12 @@ class Resolution:
                     continue
             stack.extend(children(current))
         return tags, roots
+
+    def _self_attribute(self, node: cst.Attribute) -> Binding | None:
+        base = node.value
+        if not isinstance(base, cst.Name) or base.value != self.self_name:
+            return None
+        return self.env.get(f"{base.value}.{node.attr.value}")
 
     def call_tags(self, call: cst.Call) -> set[str]:
         """What calling ``call`` yields: a source read, a cache read, a clock..."""
@@ -278,6 +294,8 @@ class Resolution:
                 return set()  # ``buffer.read()`` of an ``io.BytesIO()`` just written
             if method in knowledge.ORM_MANAGERS:
                 return {SOURCE}
+            if method == "save" and self.saves_instance(call, receiver):
+                return {WRITTEN}  # ``form.save()``/``serializer.save()`` return the saved row
             chain = dotted(call.func) or ""
             if any(part in knowledge.ORM_MANAGERS for part in chain.split(".")[:-1]) or (
                 self._manager_self(receiver) and method in knowledge.QUERYSET_METHODS
@@ -328,7 +346,9 @@ class Resolution:
         if name is not None:
             name_words = words(name)
             if name_words and name_words[0] in knowledge.LOADER_WORDS:
-                return {SOURCE}
+                # ``build_consumer()`` returning a ``KafkaConsumer`` builds a client, not data
+                built = self._kind_of_call(call)
+                return set() if built is not None and built.role in _CLIENT_ROLES else {SOURCE}
             if isinstance(call.func, cst.Name) and (name in ctx.function_nodes or (
                     (local := self.lookup(name)) is not None and local.local_function)):
                 return {f"call:{name}"}  # a module function, or one defined in this one
@@ -365,6 +385,16 @@ class Resolution:
             else:
                 node = node.value
         return False
+
+    def saves_instance(self, call: cst.Call, receiver: cst.BaseExpression) -> bool:
+        """A model's, ModelForm's or serializer's ``save()``, which writes (and returns) a
+        row: keywords only (``update_fields=``), not ``commit=False``, not a storage or an
+        image saving a file (``image.save(buffer, "JPEG")``)."""
+        commit = keyword(call, "commit")
+        return not any(a.keyword is None and not a.star for a in call.args) \
+            and not (terminal_name(receiver) or "").lower().endswith("storage") \
+            and not (commit is not None and isinstance(commit.value, cst.Name)
+                     and commit.value.value == "False")
 
     def _dynamodb_table(self, node: cst.BaseExpression) -> bool:
         """``flags_table`` / ``dynamodb.Table("flags")``: a boto3 DynamoDB table."""

@@ -8,7 +8,9 @@ class BlindWriteThrough(WriteRaceRule):
     ## What it does
     Finds a shared-cache write of a value that the same function has just written
     to the source of truth, with no ordering token. Writes to the source of truth
-    are Django `.save()`, `.create()`, `.update()`, `.bulk_update()`,
+    are Django `.save()` (a ModelForm's or serializer's `save()` also returns the
+    saved row, kept in `self.object` by class-based views; `commit=False` writes
+    nothing), `.create()`, `.update()`, `.bulk_update()`,
     `.update_or_create()`; SQLAlchemy `session.add()`, `session.merge()`,
     `session.flush()`, `session.execute(update(...))` (also through a local
     holding the statement); DB-API
@@ -21,6 +23,8 @@ class BlindWriteThrough(WriteRaceRule):
     attributes are assigned is written by the next
     `session.commit()` (the unit of work flushes it), and so are the values
     assigned into it; `super().save()` in a model's own `save` writes `self`.
+    A clock is a marker, not stale data, unless it was just written into the row
+    (`update(checked_in_at=now)` then `cache.set(k, now.isoformat())`).
     A key holding a fresh token (`uuid4()`) is not shared by another writer, unless
     the token was just written into a row (`INSERT ... VALUES ($1, ...)` with the
     new order id): it then names that row, and later writers of the row share it.

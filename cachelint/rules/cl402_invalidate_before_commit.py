@@ -22,7 +22,9 @@ class InvalidateBeforeCommit(Rule):
     - before a `session.commit()` / `conn.commit()` later in the same function.
       When the function committed nothing before the cache call, the commit may
       carry writes made there or by callers and callees, so it counts unless the
-      unit is visibly read-only (it only `execute()`s `SELECT`s). After an earlier
+      unit is visibly read-only (it only `execute()`s `SELECT`s and changes no row
+      it loaded: `invoice.total = t` on a row from `session.get()` is a pending
+      write the commit flushes). After an earlier
       commit, only a write to the source of truth since then (`session.add()`,
       `.save()`, `cursor.execute("UPDATE ...")`, `session.execute(update(...))`...)
       opens a new unit of work: a delete right after a commit belongs to the unit
