@@ -408,6 +408,11 @@ LOCAL_NAME_PATTERN = r"(^|_)(local|memo|lru|inproc|process|in_memory|l1)(_|$)"
 DEFAULT_VERSION_ATTRIBUTES: tuple[str, ...] = (
     "version", "revision", "row_version", "seq", "lsn", "generation",
 )
+# The runtime's reads: with the versioned helpers, calls that touch the cache they get.
+RUNTIME_READS: frozenset[str] = frozenset({
+    "cachelint.runtime.get_versioned", "cachelint.runtime.get_value",
+    "cachelint.runtime.aget_versioned", "cachelint.runtime.aget_value",
+})
 DEFAULT_VERSIONED_HELPERS: tuple[str, ...] = (
     "cachelint.runtime.set_if_newer",
     "cachelint.runtime.aset_if_newer",

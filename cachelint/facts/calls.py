@@ -187,6 +187,9 @@ class CallFacts(Resolution):
             for region in self.locks:
                 region.calls.append(callee)
             self._note_event_arguments(call, callee)
+            if any(not a.star and self.writes_sql(a.value) for a in call.args):
+                # ``self._execute("UPDATE fields SET area = $1 ...", area, pk)``
+                self._record_source_write([a.value for a in call.args])
         for handler in self._dispatched_handlers(call.func):
             self._note_event_arguments(call, handler)
         queued = self._queued_job(call)
@@ -196,6 +199,9 @@ class CallFacts(Resolution):
         if pair is None:
             if self.ctx.qualify(call.func) == "functools.partial":
                 self._deferred_partial(call)
+            if self.locks and self._helper_on_shared_cache(call):
+                for region in self.locks:
+                    region.helper_calls.append(call_name(call) or "")
             self._check_helper_call(call)
             return
         receiver, method = pair
@@ -333,6 +339,16 @@ class CallFacts(Resolution):
             slot: int | str = arg.keyword.value if arg.keyword is not None else position
             self.event_calls.append((owner, callee, slot))
 
+    def _helper_on_shared_cache(self, call: cst.Call) -> bool:
+        """``set_if_newer(mc, ...)`` / ``get_versioned(mc, key)`` on a shared client."""
+        qualified = self.ctx.qualify(call.func)
+        if qualified not in self.ctx.config.versioned_helpers \
+                and qualified not in knowledge.RUNTIME_READS:
+            return False
+        client = positional(call, 0)
+        kind = self.kind_of(client.value) if client is not None else None
+        return kind is not None and kind.role == "shared"
+
     def _check_helper_call(self, call: cst.Call) -> None:
         """``set_if_newer(cache, k, v, version=time.time())``: a clock as the version."""
         name = call_name(call) or ""
@@ -418,10 +434,14 @@ class CallFacts(Resolution):
                 is_write = True
         if not is_write:
             return
-        self.facts.source_write_indexes.append(self.next_index())
         targets: list[cst.BaseExpression] = [arg.value for arg in call.args]
         if method in {"save", "delete", "update", "refresh_from_db"}:
             targets.append(receiver)
+        self._record_source_write(targets)
+
+    def _record_source_write(self, targets: list[cst.BaseExpression]) -> None:
+        """A write to the source of truth of ``targets`` (its arguments, and the row)."""
+        self.facts.source_write_indexes.append(self.next_index())
         for target in targets:
             if isinstance(target, cst.Call) and call_name(target) == "super":
                 target = cst.Name("self")  # ``super().save()`` in a model's own ``save``
@@ -581,6 +601,9 @@ class CallFacts(Resolution):
     def _callable_default(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, cst.Lambda):
             return True
+        if isinstance(value, cst.Name) and (bound := self.env.get(value.value)) is not None \
+                and isinstance(bound.value, (cst.Lambda, cst.Call)):
+            return self._callable_default(bound.value)  # ``loader = partial(load, pk)``
         if isinstance(value, cst.Name) and value.value in self.env \
                 and self.env[value.value].local_function is not None:
             # ``def creator(): ...`` inside the caller loads, unless it returns constants

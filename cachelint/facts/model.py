@@ -101,6 +101,8 @@ class LockRegion:
     ops: list[CacheOp] = field(default_factory=list)
     # Same-module functions and methods called inside (``self.refresh()``, ``super().get()``).
     calls: list[str] = field(default_factory=list)
+    # Versioned helpers called inside on a shared cache (``set_if_newer(mc, ...)``).
+    helper_calls: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ _ORDERING_WORDS = knowledge.VERSION_WORDS | frozenset(
 
 
 def ordering_named(node: cst.BaseExpression) -> bool:
-    """``cached["version"]``, ``int(cur_ver)``, ``row.updated_at``: names an ordering token."""
+    """``cached["version"]``, ``cached.get("version")``, ``int(cur_ver)``,
+    ``row.updated_at``: names an ordering token."""
     for current in [node, *descendants(node)]:
         if isinstance(current, cst.Subscript) and current.slice:
             index = current.slice[0].slice
@@ -112,6 +113,12 @@ def ordering_named(node: cst.BaseExpression) -> bool:
         elif isinstance(current, (cst.Name, cst.Attribute)):
             name = terminal_name(current)
             if name is not None and has_word(name, _ORDERING_WORDS):
+                return True
+        elif isinstance(current, cst.Call) and current.args:  # ``cached.get("revision", -1)``
+            pair = method_call(current)
+            key = keys.string_value(current.args[0].value)
+            if pair is not None and pair[1] == "get" and key is not None \
+                    and (key == "v" or has_word(key, _ORDERING_WORDS)):
                 return True
     return False
 

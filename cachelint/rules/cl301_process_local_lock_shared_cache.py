@@ -20,7 +20,9 @@ class ProcessLocalLockSharedCache(Rule):
     module and class attributes, `self.x = ...` in `__init__` and locals; only
     cache calls written inside the locked block count, and calls to functions or
     methods of the same module that make such calls, themselves or through
-    the functions they call (`self.refresh()`, `super().get(key)`).
+    the functions they call (`self.refresh()`, `super().get(key)`), and the
+    runtime's helpers called on a shared client (`get_versioned(mc, key)`,
+    `set_if_newer(mc, ...)`: the write is safe, the lock still excludes no one).
 
     ## Why is this bad?
     The lock excludes only threads (or tasks) of one process, or processes of one
@@ -66,12 +68,13 @@ class ProcessLocalLockSharedCache(Rule):
             for region in function.lock_regions:
                 shared = [op for op in region.ops if op.shared]
                 shared += [touching[name] for name in region.calls if name in touching]
-                if not shared:
+                used = [op.method for op in shared] + region.helper_calls
+                if not used:
                     continue
                 lock = region.kind.lib
                 yield self.report(
                     region.node,
-                    f"process-local lock `{lock}` guards shared cache `{shared[0].method}()`: "
+                    f"process-local lock `{lock}` guards shared cache `{used[0]}()`: "
                     "other processes and hosts are not excluded and still race; use a "
                     "distributed lock or an atomic compare-and-set (set_if_newer)",
                 )
