@@ -22,6 +22,7 @@ from cachelint.facts.model import (
 )
 from cachelint.facts.resolution import Resolution
 from cachelint.facts.syntax import (
+    CLAIM_KEY,
     GENERIC_KEY_WORDS,
     HIT,
     IDENTIFIER_ATTRIBUTES,
@@ -642,7 +643,8 @@ class CallFacts(Resolution):
             # ``cache.set(lock_key, owner, ttl)``: a claim marker, not a cached row
             return bool(LOCK_WORDS & set(words(re.sub(r"\W+", "_", op.key_text or ""))))
         key_words = re.sub(r"([a-z])([A-Z])", r"\1_\2", op.key_text or "").lower()
-        if LOCK_KEY.search(key_words):
+        loaded = SOURCE in op.tags or any(t.startswith("call:") for t in op.tags)
+        if LOCK_KEY.search(key_words) or (CLAIM_KEY.search(key_words) and not loaded):
             return True
         if op.value is None:
             return False

@@ -56,14 +56,19 @@ def build_facts(module: cst.Module, config: Config, path: str = "") -> ModuleFac
     top.block(module.body)
     functions = [module_facts]
     # (function, class, enclosing function's bindings, enclosing function's walker)
+    # Every class's ``__init__`` first: it types ``self.client`` for the other methods and
+    # for module functions using an instance (``ratings = RatingCache(redis.Redis())``).
+    inits: list[tuple[cst.FunctionDef, str | None, dict[str, Binding], Walker | None]] = []
     pending: list[tuple[cst.FunctionDef, str | None, dict[str, Binding], Walker | None]] = [
         (node, owner, {}, None) for node, owner in top.nested
     ]
     for class_node in _classes(module.body):
         _class_attributes(ctx, class_node, counter)
-        methods = [s for s in class_node.body.body if isinstance(s, cst.FunctionDef)]
-        methods.sort(key=lambda m: m.name.value not in _INIT_METHODS)
-        pending.extend((m, class_node.name.value, {}, None) for m in methods)
+        for method in class_node.body.body:
+            if isinstance(method, cst.FunctionDef):
+                queue = inits if method.name.value in _INIT_METHODS else pending
+                queue.append((method, class_node.name.value, {}, None))
+    pending = inits + pending
     walkers: list[Walker] = [top]
     while pending:
         node, owner, outer, enclosing = pending.pop(0)
@@ -382,8 +387,8 @@ def _returned_kind(
     walker: Walker, method: cst.FunctionDef, attrs: dict[str, Kind]
 ) -> Kind | None:
     """The lock or cache client every ``return`` of ``method`` gives (``return
-    self._lock``, ``return asyncio.Lock()``, ``return PooledClient(...)``); a
-    ``return None`` on failure does not count."""
+    self._lock``, ``return asyncio.Lock()``, ``return PooledClient(...)``, ``return
+    caches["profiles"]``); a ``return None`` on failure does not count."""
     self_name = _self_name(method)
     found: Kind | None = None
     for item in _small_statements(method.body):
@@ -395,10 +400,11 @@ def _returned_kind(
         if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) \
                 and value.value.value == self_name:
             kind = attrs.get(value.attr.value)
-        elif isinstance(value, cst.Call):
+        elif isinstance(value, (cst.Call, cst.Subscript, cst.Name, cst.Attribute)):
+            # ``PooledClient(...)``, ``caches["profiles"]``, a module-level client
             kind = walker.kind_of(value, use_heuristic=False)
         else:
-            return None
+            return None  # a literal dict or list returned is data
         if kind is None or kind.role not in {"process_lock", "shared", "local", "consumer"} \
                 or (found is not None and kind.role != found.role):
             return None

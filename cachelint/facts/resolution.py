@@ -143,6 +143,9 @@ class Resolution:
                 return ctx.attribute_kind(self.facts.class_name, node.attr.value)
             if isinstance(base, cst.Name) and base.value in ctx.class_attrs:
                 return ctx.attribute_kind(base.value, node.attr.value)
+            owner = self._instance_class(base)
+            if owner is not None:  # ``ratings = RatingCache(redis.Redis())``; ``ratings.client``
+                return ctx.attribute_kind(owner, node.attr.value)
             qualified = ctx.qualify(node)
             if qualified is not None and qualified.split(".")[0] in ctx.imports:
                 return ctx.kind_of_qualified(qualified, called=False)
@@ -264,6 +267,17 @@ class Resolution:
                     continue
             stack.extend(children(current))
         return tags, roots
+
+    def _instance_class(self, node: cst.BaseExpression) -> str | None:
+        """The class of this module that a name was bound to an instance of."""
+        if not isinstance(node, cst.Name):
+            return None
+        binding = self.lookup(node.value)
+        value = binding.value if binding is not None else None
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) \
+                and value.func.value in self.ctx.method_nodes:
+            return value.func.value
+        return None
 
     def _self_attribute(self, node: cst.Attribute) -> Binding | None:
         base = node.value
@@ -420,10 +434,16 @@ class Resolution:
 
     def _is_orm_chain(self, node: cst.BaseExpression) -> bool:
         """``User.objects.filter(...).order_by(...)``: a queryset; inside a custom manager,
-        ``self.filter(...)`` too."""
+        ``self.filter(...)`` too; SQLAlchemy's ``session.query(Zone).filter(...)`` and
+        Flask-SQLAlchemy's ``Zone.query.filter_by(...)``."""
         while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
             if isinstance(node, cst.Attribute) and node.attr.value in knowledge.ORM_MANAGERS:
                 return True
+            if isinstance(node, cst.Attribute) and node.attr.value == "query":
+                base = terminal_name(node.value) or ""
+                if base[:1].isupper() or base.lstrip("_").lower() in knowledge.SESSION_NAMES \
+                        or base.lower().endswith("session"):
+                    return True
             if isinstance(node, cst.Attribute) and self._manager_self(node.value) \
                     and node.attr.value in knowledge.QUERYSET_METHODS:
                 return True

@@ -45,6 +45,9 @@ LOCK_KEY = re.compile(
     r"(?:^|[^a-z])(?:locks?|locked|lockout|mutex|semaphore|leader|throttled?|ratelimit"
     r"|rate_?limit(?:ed)?)(?:$|[^a-z])"
 )
+# ``cache.add(f"fill_claim:{rx}", worker)``: claiming work, when what is stored is not a
+# loaded row (``claim:{id}`` may also be an insurance claim's data).
+CLAIM_KEY = re.compile(r"(?:^|[^a-z])claim(?:s|ed)?(?:$|[^a-z])")
 # Words of a key that a plain ``set`` uses to claim something rather than to cache it.
 LOCK_WORDS = frozenset({"lock", "locked", "locks", "mutex", "semaphore", "leader"})
 NON_CACHE_TYPES = frozenset(

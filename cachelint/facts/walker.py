@@ -183,10 +183,19 @@ class Walker(CallFacts):
                 # missing; an entry named by the clock (``current_hour``) is a time
                 # window being opened, not missing data.
                 key = self._cached_value_key(target.comparator)
-                if key is not None and CLOCK not in self.provenance(test.left)[0]:
+                if key is not None and CLOCK not in self.provenance(test.left)[0] \
+                        and not self._read_as_sequence(target.comparator):
                     return [key], isinstance(operator, cst.NotIn)
             return [], False
         return _listed(self._cached_value_key(test)), False
+
+    def _read_as_sequence(self, node: cst.BaseExpression) -> bool:
+        """``popular = mc.get(k) or []``: ``code in popular`` asks whether a list already
+        holds an item, not whether a cached entry is missing."""
+        binding = self.env.get(node.value) if isinstance(node, cst.Name) else None
+        value = binding.value if binding is not None else None
+        return isinstance(value, cst.BooleanOperation) and isinstance(
+            value.right, (cst.List, cst.Tuple, cst.Set, cst.ListComp, cst.SetComp))
 
     def _bound_to_none(self, name: str) -> bool:
         """``not_found = None`` ... ``if cached != not_found:``."""

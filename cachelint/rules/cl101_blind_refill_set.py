@@ -24,7 +24,10 @@ class BlindRefillSet(Rule):
     in the caller that returns more than constants) are refills too.
     A cache proxy's own write method (`def set(self, key, value)` storing its
     parameter, even transformed with data it reads) passes its caller's value
-    through: the callers' writes are judged instead.
+    through: the callers' writes are judged instead. Not refills: constants,
+    counters, lock and claim keys taken with `add`/`nx` (`lock:...`,
+    `fill_claim:{id}` holding a worker name rather than a loaded row), and adding
+    an item to a cached list (`popular = mc.get(k) or []; if x in popular: ...`).
 
     ## Why is this bad?
     The last write wins, not the newest data. A refill that read row version 7
