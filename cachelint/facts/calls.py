@@ -188,7 +188,7 @@ class CallFacts(Resolution):
             for region in self.locks:
                 region.calls.append(callee)
             self._note_event_arguments(call, callee)
-            if any(not a.star and self.writes_sql(a.value) for a in call.args):
+            if any(not a.star and self.write_statement(a.value) for a in call.args):
                 # ``self._execute("UPDATE fields SET area = $1 ...", area, pk)``
                 self._record_source_write([a.value for a in call.args])
         for handler in self._dispatched_handlers(call.func):

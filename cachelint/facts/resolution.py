@@ -42,6 +42,10 @@ from cachelint.names import (
 
 _SHARED_FACTORY = re.compile(knowledge.SHARED_FACTORY_PATTERN, re.IGNORECASE)
 
+_WRITE_STATEMENT = re.compile(
+    r"\s*(insert\s+into|update\s+[\w.\"]+\s+set|delete\s+from|replace\s+into|merge\s+into)\b",
+    re.IGNORECASE,
+)
 # What a factory call can hand out besides data (a ``dict`` it returns is data).
 _CLIENT_ROLES = frozenset({"shared", "consumer", "process_lock", "distributed_lock"})
 
@@ -291,6 +295,10 @@ class Resolution:
         qualified = ctx.qualify(call.func)
         if qualified in knowledge.CLOCKS:
             return {CLOCK}
+        if call.args and isinstance(call.args[0].value, (cst.SimpleString, cst.ConcatenatedString)) \
+                and self.write_statement(call.args[0].value):
+            # ``conn.fetchrow("UPDATE ... RETURNING ...")``: the row just written
+            return {SOURCE, WRITTEN}
         pair = method_call(call)
         if pair is not None:
             receiver, method = pair
@@ -370,6 +378,15 @@ class Resolution:
                     and call.func.value.value in {self.self_name, "cls"}:
                 return {f"call:{name}"}
         return set()
+
+    def write_statement(self, node: cst.BaseExpression) -> bool:
+        """SQL text that is unmistakably a write (``UPDATE bins SET ...``, ``INSERT INTO``,
+        ``DELETE FROM``), for calls other than ``execute()`` that are handed it."""
+        node = unwrap_await(node)
+        sql = keys.template(node)
+        if sql is None and isinstance(node, cst.Name):
+            sql = self.ctx.string_constants.get(node.value)
+        return sql is not None and _WRITE_STATEMENT.match(sql) is not None
 
     def writes_sql(self, node: cst.BaseExpression) -> bool:
         """``"UPDATE ..."`` (also through a local or a constant), ``text("INSERT ...")``,

@@ -16,7 +16,9 @@ class BlindWriteThrough(WriteRaceRule):
     holding the statement); DB-API
     `cursor.execute("UPDATE ...")` / `"INSERT ..."` (also through a local or
     module constant holding the SQL) and `executemany`, and the row an
-    `UPDATE ... RETURNING` fetches; boto3 DynamoDB `table.update_item`/`put_item`
+    `UPDATE ... RETURNING` fetches (also `conn.fetchrow("UPDATE ... RETURNING")`
+    and any call handed an unmistakable `UPDATE t SET`/`INSERT INTO`/`DELETE FROM`
+    text); boto3 DynamoDB `table.update_item`/`put_item`
     (their returned attributes). A same-module helper that returns what it
     wrote (`UPDATE ... RETURNING` in `_apply_delta()`) counts at its callers. A
     row loaded from the database (or returned by a same-module helper) whose
