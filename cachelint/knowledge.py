@@ -290,6 +290,11 @@ QUERYSET_METHODS: frozenset[str] = frozenset(
      "bulk_create", "bulk_update", "update", "delete"}
 )
 SQL_WRITE_WORDS: tuple[str, ...] = ("insert", "update", "delete", "replace", "upsert", "merge")
+# Text that can only be a write statement, for calls other than ``execute()`` handed it
+# (``conn.fetchrow("UPDATE bins SET ... RETURNING ...")``); "Updated 3 rows" is not.
+SQL_WRITE_STATEMENT = (
+    r"\s*(insert\s+into|update\s+[\w.\"]+\s+set|delete\s+from|replace\s+into|merge\s+into)\b"
+)
 
 # Words in a function name that say it refills a cache (whole snake_case words).
 REFILL_WORDS: frozenset[str] = frozenset(

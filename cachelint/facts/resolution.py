@@ -42,10 +42,7 @@ from cachelint.names import (
 
 _SHARED_FACTORY = re.compile(knowledge.SHARED_FACTORY_PATTERN, re.IGNORECASE)
 
-_WRITE_STATEMENT = re.compile(
-    r"\s*(insert\s+into|update\s+[\w.\"]+\s+set|delete\s+from|replace\s+into|merge\s+into)\b",
-    re.IGNORECASE,
-)
+_WRITE_STATEMENT = re.compile(knowledge.SQL_WRITE_STATEMENT, re.IGNORECASE)
 # What a factory call can hand out besides data (a ``dict`` it returns is data).
 _CLIENT_ROLES = frozenset({"shared", "consumer", "process_lock", "distributed_lock"})
 
