@@ -36,7 +36,7 @@ from cachelint.rules.cl403_invalidation_undone_by_refill import sites as key_sit
 # one) or, for CL201, a clock next to a version; most files of a codebase have neither.
 _CACHE_HINT = re.compile(
     r"cache\b|caches\b|cache_(?:client|conn|connection|backend|db|store|pool|cli|region)\b"
-    r"|redis|memcach|pylibmc|\bmc\b|\brds\b|dogpile|\bregion\b|flask_caching",
+    r"|redis|memcach|pylibmc|\bmc\b|\brds\b|dogpile|region\b|flask_caching",
 )
 _CLOCK_HINT = re.compile(r"time\(|now\(|utcnow|today\(|monotonic|perf_counter|time_ns|timestamp")
 _VERSION_HINT = re.compile(r"version|revision|\bseq|generation|\bver\b|\blsn\b|\brev\b")

@@ -205,6 +205,17 @@ MAPPING_WRITE_METHODS: frozenset[str] = frozenset(
      "hset", "hmset"}
 )
 
+# Calls that queue a job and return its handle (whose ``.id`` is a fresh token).
+JOB_DISPATCH_METHODS: frozenset[str] = frozenset(
+    {"delay", "apply_async", "send_task", "enqueue", "enqueue_call", "enqueue_in"}
+)
+
+# Pure encoders: ``json.dumps({"missing": True})`` is as constant as its argument.
+SERIALISERS: frozenset[str] = frozenset(
+    {"json.dumps", "orjson.dumps", "ujson.dumps", "simplejson.dumps", "pickle.dumps",
+     "msgpack.packb", "msgpack.dumps", "str", "int"}
+)
+
 # Keyword arguments carrying an expiry, per client library; ``px`` is milliseconds.
 TTL_KEYWORDS: dict[str, tuple[str, ...]] = {
     "django": ("timeout",),
@@ -328,6 +339,8 @@ PUBLISH_METHODS: frozenset[str] = frozenset(
     {"publish", "send", "send_and_wait", "send_message", "produce", "xadd", "delay",
      "apply_async", "send_task", "emit", "put", "put_nowait", "basic_publish", "send_json"}
 )
+# ... and the words of a plain function that publishes one (``publish_event(...)``).
+PUBLISH_WORDS: frozenset[str] = frozenset({"publish", "emit", "broadcast"})
 
 PROCESS_LOCKS: frozenset[str] = frozenset(
     {
@@ -387,7 +400,7 @@ CONSUMER_ITER_METHODS: frozenset[str] = frozenset(
 # (redis pub/sub and streams, queue pops, aiokafka, SQS); ``poll``/``consume`` only on a
 # resolved consumer (``select.poll``, ``Popen.poll`` are not queues).
 CONSUMER_RECEIVE_METHODS: frozenset[str] = frozenset(
-    {"get_message", "receive_messages", "xread", "xreadgroup", "getmany", "getone",
+    {"get_message", "receive_message", "receive_messages", "xread", "xreadgroup", "getmany", "getone",
      "blpop", "brpop", "brpoplpush", "blmove", "bzpopmin", "bzpopmax"}
 )
 

@@ -407,3 +407,58 @@ def test_key_methods_and_constants_pair_across_modules(tmp_path: Path) -> None:
     )
     found = [(name, line) for name, line, _ in cl403_sites(tmp_path)]
     assert found == [("models.py", 10), ("models.py", 12), ("models.py", 13)]
+
+
+def test_a_region_imported_from_another_module_pairs(tmp_path: Path) -> None:
+    """``forms_admin.py`` names no cache at all, only ``templates_region`` imported from
+    the module that configures it: the cheap pre-check must still let it through."""
+    (tmp_path / "form_templates.py").write_text(
+        "from dogpile.cache import make_region\n"
+        "from forms.models import FormTemplate\n"
+        "\n"
+        "templates_region = make_region().configure('dogpile.cache.redis')\n"
+        "\n"
+        "def refresh_form_templates():\n"
+        "    for template in FormTemplate.objects.filter(active=True):\n"
+        "        templates_region.set('form_template:%s' % template.code, template.layout)\n"
+    )
+    (tmp_path / "forms_admin.py").write_text(
+        "from form_templates import templates_region\n"
+        "\n"
+        "def deactivate_templates(modeladmin, request, queryset):\n"
+        "    codes = list(queryset.values_list('code', flat=True))\n"
+        "    queryset.update(active=False)\n"
+        "    for code in codes:\n"
+        "        templates_region.delete('form_template:{}'.format(code))\n"
+    )
+    found = cl403_sites(tmp_path)
+    assert [(name, line) for name, line, _ in found] == [("forms_admin.py", 7)]
+    assert "form_templates.py:8" in found[0][2]
+
+
+def test_a_cache_wrapper_s_own_key_method_names_no_family(tmp_path: Path) -> None:
+    """``CacheService._k(key)`` prefixes whatever key its callers hand it: its
+    ``forget`` and ``get_or_load`` are not one family (``CacheKeys.basket`` is)."""
+    (tmp_path / "services.py").write_text(
+        "from django.core.cache import caches\n"
+        "\n"
+        "class CacheService:\n"
+        "    def __init__(self, alias='default', prefix='svc'):\n"
+        "        self._client = caches[alias]\n"
+        "        self.prefix = prefix\n"
+        "\n"
+        "    def _k(self, key):\n"
+        "        return f'{self.prefix}:{key}'\n"
+        "\n"
+        "    def get_or_load(self, key, loader):\n"
+        "        full = self._k(key)\n"
+        "        value = self._client.get(full)\n"
+        "        if value is None:\n"
+        "            value = loader()\n"
+        "            self._client.set(full, value, 300)\n"
+        "        return value\n"
+        "\n"
+        "    def forget(self, key):\n"
+        "        self._client.delete(self._k(key))\n"
+    )
+    assert cl403_sites(tmp_path) == []

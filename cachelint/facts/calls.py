@@ -31,6 +31,7 @@ from cachelint.facts.syntax import (
     LOCK_WORDS,
     MAX_KEY_HOPS,
     MUTATORS,
+    OWNER_KEY_WORDS,
     TOKEN_CALLS,
     TOKEN_GENERATORS,
     string_index,
@@ -204,6 +205,10 @@ class CallFacts(Resolution):
                 for region in self.locks:
                     region.helper_calls.append(call_name(call) or "")
             self._check_helper_call(call)
+            name = call_name(call)
+            if name is not None and has_word(name, knowledge.PUBLISH_WORDS):
+                for arg in call.args:  # ``publish("topic", {"seq": time.time_ns()})``
+                    self._check_versioned_payload(arg.value, f"published with `{name}()`")
             return
         receiver, method = pair
         if method == "watch":
@@ -435,8 +440,11 @@ class CallFacts(Resolution):
                 is_write = True
         if not is_write:
             return
-        targets: list[cst.BaseExpression] = [arg.value for arg in call.args]
-        if method in {"save", "delete", "update", "refresh_from_db"}:
+        # A delete writes no data: ``filter(user_id=uid).delete()`` leaves no row whose
+        # values a later cache write could carry.
+        targets: list[cst.BaseExpression] = [] if method == "delete" \
+            else [arg.value for arg in call.args]
+        if method in {"save", "update", "refresh_from_db"}:
             targets.append(receiver)
         self._record_source_write(targets)
 
@@ -555,13 +563,14 @@ class CallFacts(Resolution):
             in_transaction=bool(self.transactions) and not self.deferred,
             in_except=self.except_depth > 0,
             unique_key=key is not None and self._is_unique_key(key),
-            on_miss_branch=key_text is not None and self._on_miss_branch(key_text),
+            on_miss_branch=key_text is not None and self._on_miss_branch(key_text)
+            and not self._updates_cached_value(key_text, value),
             in_watch_transaction=receiver_text in self.watched,
             receiver_text=receiver_text,
             version_guard=self.guards[-1].comparison if self.guards else None,
             version_bump=category == "write" and self._is_version_bump(key_text, value),
             constant_value=value is not None and (
-                is_constant(value) or self._is_trivial(value)
+                is_constant(value) or self._is_trivial(value, key)
                 or (method in knowledge.MAPPING_WRITE_METHODS and _constant_values(value))
             ),
             lock_like=False,
@@ -816,7 +825,7 @@ class CallFacts(Resolution):
             where = f"{base}.{func.attr.value}" if base is not None else None
         else:
             return None
-        if where is None or not has_word(helper.replace(".", "_"), KEY_HELPER_WORDS):
+        if where is None or not _names_key_helper(helper):
             return None
         return ".".join(where.lstrip(".").split(".")[-3:]) + _arguments(key)
 
@@ -866,8 +875,10 @@ class CallFacts(Resolution):
         """Key texts of the cache reads a value derives from (``current = cache.get(k)``;
         with ``hop``, also ``bumped = cache.get(k) + 1``)."""
         found: set[str] = set()
-        for current in [node, *descendants(node)]:
-            if isinstance(current, cst.Name):
+        nodes = [node, *descendants(node)]
+        attributes = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
+        for current in nodes:
+            if isinstance(current, cst.Name) and id(current) not in attributes:
                 binding = self.lookup(current.value)
                 if binding is not None and binding.cache_read_key is not None:
                     found.add(binding.cache_read_key)
@@ -878,6 +889,20 @@ class CallFacts(Resolution):
                 if key is not None:
                     found.add(key)
         return found
+
+    def _updates_cached_value(self, key_text: str, value: cst.BaseExpression | None) -> bool:
+        """``active = r.get(k) ... r.set(k, int(active or 0) + 1)``: the value is computed
+        from what the key held and nothing else, a read-modify-write of the entry, not a
+        refill from the source (that is a version bump, CL103, when the key holds a
+        version)."""
+        if value is None or self.provenance(value)[0] != {CACHE}:
+            return False  # ``memo[entry] = compute(...)``: a cached mapping being refilled
+        if isinstance(value, cst.Name):  # ``rows = []`` after the read starts afresh
+            binding = self.lookup(value.value)
+            if binding is None or binding.value is None or _empty(binding.value):
+                return False
+            value = binding.value
+        return key_text in self.read_keys(value)
 
     def _is_version_bump(
         self, key_text: str | None, value: cst.BaseExpression | None
@@ -966,19 +991,20 @@ class CallFacts(Resolution):
             return None
         return ctx.module.code_for_node(key)
 
-    def _is_trivial(self, value: cst.BaseExpression) -> bool:
+    def _is_trivial(self, value: cst.BaseExpression, key: cst.BaseExpression | None = None) -> bool:
         """Literals, UPPER_CASE constants, clocks (unless just written into a row), fresh
         tokens and row identifiers: a sentinel, a marker or a counter reset, nothing that
         can go stale
         (``cache.set(k, SENTINEL)``, ``cache.set(k, (1, now))``, ``cache.set(k, uuid4().hex)``,
-        ``cache.set(k, user.pk)``)."""
-        if self._is_token(value) or (
-            isinstance(value, cst.Attribute) and value.attr.value in IDENTIFIER_ATTRIBUTES
-        ):
+        ``cache.set(f"user:{user.pk}:id", user.pk)``)."""
+        if self._is_token(value):
             return True
-        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) \
-                and value.func.value in {"str", "int"} and len(value.args) == 1:
-            return self._is_trivial(value.args[0].value)  # ``str(host.id)``
+        if isinstance(value, cst.Attribute) and value.attr.value in IDENTIFIER_ATTRIBUTES:
+            return not self._points_to_row(value.value, key)
+        if isinstance(value, cst.Call) and dotted(value.func) in knowledge.SERIALISERS \
+                and value.args and value.args[0].keyword is None:
+            first = value.args[0].value  # ``str(host.id)``, ``json.dumps({"missing": True})``
+            return is_constant(first) or self._is_trivial(first, key)
         if isinstance(value, cst.Attribute) and value.attr.value.isupper() \
                 and isinstance(value.value, cst.Name):
             return True  # ``const.FAILURE_SENTINEL``: a module or class constant
@@ -1005,6 +1031,21 @@ class CallFacts(Resolution):
                 stack.extend(children(node))
         return True
 
+    def _points_to_row(self, row: cst.BaseExpression, key: cst.BaseExpression | None) -> bool:
+        """``cache.set(f"trip:active:{uid}", trip.pk)`` after creating ``trip``: the key
+        points at whichever row was loaded or written last, and a slower writer can leave
+        it on an older one.  An id under its own row's key never changes, nor does the
+        instance's own (``self.id`` as a marker) or a job handle's."""
+        if isinstance(row, cst.Name):
+            if row.value in {"self", "cls", self.self_name}:
+                return False
+            binding = self.env.get(row.value)
+            if binding is not None and binding.value is not None and self._is_token(binding.value):
+                return False  # ``status = task.delay(pk)``
+        if not self.provenance(row)[0] & {SOURCE, WRITTEN}:
+            return False
+        return key is None or not _names_read(row) & _names_read(key)
+
     def _is_unique_key(self, key: cst.BaseExpression) -> bool:
         """A key made of a fresh token (``f"export:{uuid4()}"``): no other writer shares it.
         A token just written into a row (``INSERT ... VALUES ($1, ...)``, order_id) is that
@@ -1030,6 +1071,9 @@ class CallFacts(Resolution):
             return False
         if call_name(node) in {"str", "bytes"} and node.args:
             return self._is_token(node.args[0].value)
+        pair = method_call(node)
+        if pair is not None and pair[1] in knowledge.JOB_DISPATCH_METHODS:
+            return True  # ``task.delay(...)``: a fresh job handle, not the data it was given
         qualified = self.ctx.qualify(node.func) or ""
         return qualified.startswith(TOKEN_GENERATORS)
 
@@ -1071,6 +1115,14 @@ def _names_read(node: cst.BaseExpression) -> set[str]:
     nodes = [node, *descendants(node)]
     attrs = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
     return {n.value for n in nodes if isinstance(n, cst.Name) and id(n) not in attrs}
+
+
+def _names_key_helper(helper: str) -> bool:
+    """``user_cache_key``, ``CacheKeys.profile``: the function's own name or its class's
+    says it builds keys.  A class named for a cache (``CacheService._k``) does not: its
+    methods take whatever key their callers hand them."""
+    owner, _, name = helper.rpartition(".")
+    return has_word(name, KEY_HELPER_WORDS) or has_word(owner, OWNER_KEY_WORDS)
 
 
 def _generic_key_name(name: str) -> bool:

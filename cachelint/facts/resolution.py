@@ -91,6 +91,7 @@ class Resolution:
         # miss path (``def on_response(data): cache.set(key, data)``) refills that key.
         self.nested_miss_keys: dict[int, tuple[str, ...]] = {}
         self.open_acquires: dict[str, LockRegion] = {}
+        self.keeps_acquires = False  # the block being walked is a ``try`` body
         # ``self.handle(msg.value)`` in a consumer loop: (class or None, callee, argument
         # position or keyword) of each same-module call handed event data.
         self.event_calls: list[tuple[str | None, str, int | str]] = []  # "*": every one

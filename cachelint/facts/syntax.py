@@ -24,6 +24,8 @@ MAX_KEY_HOPS = 4
 IDENTIFIER_ATTRIBUTES = frozenset({"id", "pk", "uuid"})
 # A helper whose name has one of these words builds cache keys (``user_cache_key()``).
 KEY_HELPER_WORDS = frozenset({"key", "keys", "cache", "cachekey", "prefix", "prefixed"})
+# ... and the words naming a class of key helpers (``CacheKeys``, not ``CacheService``).
+OWNER_KEY_WORDS = frozenset({"key", "keys", "cachekey", "cachekeys", "prefix", "prefixes"})
 # ... and words too common to tell one key method from another (``get_cache_key``).
 GENERIC_KEY_WORDS = frozenset({"get", "make", "build", "gen", "generate", "create", "compute",
                                "to", "for", "of", "the", "default", "full", "name", "cached"})

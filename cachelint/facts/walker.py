@@ -49,6 +49,7 @@ class Walker(CallFacts):
         miss_depth = len(self.miss_keys)
         guard_depth = len(self.guards)
         acquire_before = dict(self.open_acquires)
+        keeps_acquires, self.keeps_acquires = self.keeps_acquires, False
         for statement in statements:
             exits_before = len(self.exits_on_hit)
             self.statement(statement)
@@ -60,7 +61,7 @@ class Walker(CallFacts):
         self.exit_guards = [g for g in self.guards[guard_depth:] if g.after_exit]
         del self.guards[guard_depth:]
         for name in list(self.open_acquires):
-            if name not in acquire_before:
+            if name not in acquire_before and not keeps_acquires:
                 self._close_acquire(name)
 
     def suite(self, body: cst.BaseSuite) -> None:
@@ -90,7 +91,10 @@ class Walker(CallFacts):
         elif isinstance(node, cst.With):
             self.with_statement(node)
         elif isinstance(node, (cst.Try, cst.TryStar)):
+            # ``try: lock.acquire() except Timeout: return``: still held after the ``try``.
+            self.keeps_acquires = True
             self.suite(node.body)
+            self.keeps_acquires = False
             for handler in node.handlers:
                 self.except_depth += 1  # error handling: a delete here is cleanup
                 self.suite(handler.body)
