@@ -26,8 +26,14 @@ class BlindRefillSet(Rule):
     parameter, even transformed with data it reads) passes its caller's value
     through: the callers' writes are judged instead. Not refills: constants,
     counters, lock and claim keys taken with `add`/`nx` (`lock:...`,
-    `fill_claim:{id}` holding a worker name rather than a loaded row), and adding
-    an item to a cached list (`popular = mc.get(k) or []; if x in popular: ...`).
+    `fill_claim:{id}` holding a worker name rather than a loaded row), adding
+    an item to a cached list (`popular = mc.get(k) or []; if x in popular: ...`),
+    a value computed only from what the same key held (`r.set(k, int(active or 0)
+    + 1)`: a read-modify-write, not a refill), a serialised constant
+    (`json.dumps({"missing": True})`), and a row's id under that row's own key
+    (`f"host:{host.pk}:id"`). An id under another key is data: the key points at
+    whichever row was read last (`cache.set(f"preferred_host:{event.pk}",
+    host.id)`), and a slower refill can leave it on an older one.
 
     ## Why is this bad?
     The last write wins, not the newest data. A refill that read row version 7

@@ -30,6 +30,11 @@ class BlindWriteThrough(WriteRaceRule):
     A key holding a fresh token (`uuid4()`) is not shared by another writer, unless
     the token was just written into a row (`INSERT ... VALUES ($1, ...)` with the
     new order id): it then names that row, and later writers of the row share it.
+    The id of a row just created, cached under another key
+    (`cache.set(f"trip:active:{user.pk}", trip.pk)`), is data too: two bookings can
+    leave the key on the older trip. A queued job's handle (`task.delay(pk).id`),
+    the instance's own id (`self.id` as a marker) and a delete (whose filter values
+    are not data) are not writes of a value.
 
     ## Why is this bad?
     Two writers can commit to the database in one order and reach the cache in
