@@ -93,6 +93,9 @@ class CallFacts(Resolution):
                 )
             if isinstance(target.value, cst.Name):
                 self.absorb(target.value.value, value)
+                for index in target.slice:  # ``counts[row["form"]] = n``: keyed by the row
+                    if isinstance(index.slice, cst.Index):
+                        self.absorb(target.value.value, index.slice.value)
                 slot = self.constant_slot(target)
                 if slot is not None:
                     read = self._cache_read_key(unwrap_await(value))
@@ -121,6 +124,7 @@ class CallFacts(Resolution):
             binding.kind = None
         if not augment and binding.value is not None and binding.value is not value:
             binding.earlier_values.append(binding.value)
+        binding.filled = augment  # ``rows += more`` took values in; a new binding starts empty
         binding.value = value
         self.facts.bound_values[target.value] = value
         binding.clock = self.clock_expr(value)
@@ -154,6 +158,7 @@ class CallFacts(Resolution):
         tags, roots = self.provenance(value)
         binding.tags |= tags
         binding.roots |= roots
+        binding.filled = True
 
     # -- expressions: every call, in order ------------------------------------------------
 
@@ -192,8 +197,8 @@ class CallFacts(Resolution):
             if any(not a.star and self.write_statement(a.value) for a in call.args):
                 # ``self._execute("UPDATE fields SET area = $1 ...", area, pk)``
                 self._record_source_write([a.value for a in call.args])
-        for handler in self._dispatched_handlers(call.func):
-            self._note_event_arguments(call, handler)
+        for owner, handler in self._dispatched_handlers(call.func):
+            self._note_event_arguments(call, handler, owner)
         queued = self._queued_job(call)
         if queued is not None:
             self.event_calls.append((None, queued, "*"))
@@ -292,9 +297,10 @@ class CallFacts(Resolution):
                 return func.attr.value
         return None
 
-    def _dispatched_handlers(self, func: cst.BaseExpression) -> list[str]:
+    def _dispatched_handlers(self, func: cst.BaseExpression) -> list[tuple[str | None, str]]:
         """``HANDLERS[event["type"]](event)`` or ``handler = HANDLERS.get(kind)``;
-        ``handler(event)``: the module functions a module-level dict of handlers holds."""
+        ``handler(event)``: the module functions a module-level dict of handlers holds,
+        or the methods of ``self.handlers`` (as (class, name))."""
         if isinstance(func, cst.Name):
             binding = self.env.get(func.value)
             if binding is None or binding.value is None:
@@ -307,16 +313,39 @@ class CallFacts(Resolution):
             holder = pair[0]
         else:
             return []
+        if isinstance(holder, cst.Attribute) and isinstance(holder.value, cst.Name) \
+                and holder.value.value == self.self_name and self.facts.class_name is not None:
+            owner = self.ctx.defining_class(self.facts.class_name, "__init__")
+            return [(owner, name) for name in self._method_table(owner, holder.attr.value)]
         if not isinstance(holder, cst.Name):
             return []
         table = self.ctx.env.get(holder.value)
         if table is None or not isinstance(table.value, cst.Dict):
             return []
         return [
-            element.value.value for element in table.value.elements
+            (None, element.value.value) for element in table.value.elements
             if isinstance(element, cst.DictElement) and isinstance(element.value, cst.Name)
             and element.value.value in self.ctx.function_nodes
         ]
+
+    def _method_table(self, owner: str, attr: str) -> list[str]:
+        """``self.handlers = {"wave.eta": self.handle_eta}`` in ``owner.__init__``: the
+        methods an instance's dispatch table holds."""
+        init = self.ctx.method_nodes.get(owner, {}).get("__init__")
+        if init is None:
+            return []
+        for node in descendants(init.body):
+            if not isinstance(node, cst.Assign) or not isinstance(node.value, cst.Dict):
+                continue
+            target = node.targets[0].target
+            if isinstance(target, cst.Attribute) and target.attr.value == attr:
+                return [
+                    element.value.attr.value for element in node.value.elements
+                    if isinstance(element, cst.DictElement)
+                    and isinstance(element.value, cst.Attribute)
+                    and element.value.attr.value in self.ctx.method_nodes.get(owner, {})
+                ]
+        return []
 
     def _queued_job(self, call: cst.Call) -> str | None:
         """``queue.enqueue(sync_price, payload)`` (RQ): the module function a worker
@@ -332,13 +361,14 @@ class CallFacts(Resolution):
             return None
         return arg.value.value
 
-    def _note_event_arguments(self, call: cst.Call, callee: str) -> None:
+    def _note_event_arguments(self, call: cst.Call, callee: str, owner: str | None = None) -> None:
         """Remember which arguments of a same-module call carry event data, so the
         callee's parameters are event data too (a consumer loop's ``handle(msg.value)``)."""
         func = call.func
         if isinstance(func, cst.Attribute) and not isinstance(func.value, cst.Name):
             return  # ``super().handle(...)`` runs a base class's method
-        owner = self.facts.class_name if isinstance(func, cst.Attribute) else None
+        if isinstance(func, cst.Attribute):
+            owner = self.facts.class_name
         for position, arg in enumerate(call.args):
             if arg.star or EVENT not in self.provenance(arg.value)[0]:
                 continue
@@ -570,7 +600,7 @@ class CallFacts(Resolution):
             version_guard=self.guards[-1].comparison if self.guards else None,
             version_bump=category == "write" and self._is_version_bump(key_text, value),
             constant_value=value is not None and (
-                is_constant(value) or self._is_trivial(value, key)
+                self._is_trivial(value, key)
                 or (method in knowledge.MAPPING_WRITE_METHODS and _constant_values(value))
             ),
             lock_like=False,
@@ -890,6 +920,24 @@ class CallFacts(Resolution):
                     found.add(key)
         return found
 
+    def _bound_constant(self, value: cst.BaseExpression) -> bool:
+        """``legend = {"rack": 1, "aisle": 0}`` then ``cache.set(k, legend)``: a literal
+        bound to a local that took nothing in since (``rows = []`` filled by ``append``
+        is data)."""
+        binding = self.env.get(value.value) if isinstance(value, cst.Name) else None
+        if binding is None or binding.value is None or binding.filled:
+            return False
+        bound = unwrap_await(binding.value)
+        # ``rows = []`` / ``found = None`` is a start, filled in ways not followed here
+        # (a nested function appending): only a literal with content is a constant.
+        if not is_constant(bound) or _empty_start(bound):
+            return False
+        # ``result = False ... if allowed: result = True``: branches chose among literals
+        # from what they read, a decision and not a constant.
+        text = self.ctx.module.code_for_node(bound)
+        return not any(is_constant(earlier) and self.ctx.module.code_for_node(earlier) != text
+                       for earlier in binding.earlier_values)
+
     def _updates_cached_value(self, key_text: str, value: cst.BaseExpression | None) -> bool:
         """``active = r.get(k) ... r.set(k, int(active or 0) + 1)``: the value is computed
         from what the key held and nothing else, a read-modify-write of the entry, not a
@@ -897,12 +945,19 @@ class CallFacts(Resolution):
         version)."""
         if value is None or self.provenance(value)[0] != {CACHE}:
             return False  # ``memo[entry] = compute(...)``: a cached mapping being refilled
-        if isinstance(value, cst.Name):  # ``rows = []`` after the read starts afresh
-            binding = self.lookup(value.value)
-            if binding is None or binding.value is None or _empty(binding.value):
-                return False
-            value = binding.value
-        return key_text in self.read_keys(value)
+        nodes = [value, *descendants(value)]
+        attributes = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
+        for node in nodes:
+            if isinstance(node, cst.Name) and id(node) not in attributes:
+                binding = self.lookup(node.value)
+                # ``counts = {}`` after the read starts afresh: not the cached value.
+                if binding is not None and binding.value is not None \
+                        and not _empty(binding.value) \
+                        and key_text in self.read_keys(binding.value) | {binding.cache_read_key}:
+                    return True
+            elif isinstance(node, cst.Call) and self._cache_read_key(node) == key_text:
+                return True
+        return False
 
     def _is_version_bump(
         self, key_text: str | None, value: cst.BaseExpression | None
@@ -997,14 +1052,14 @@ class CallFacts(Resolution):
         can go stale
         (``cache.set(k, SENTINEL)``, ``cache.set(k, (1, now))``, ``cache.set(k, uuid4().hex)``,
         ``cache.set(f"user:{user.pk}:id", user.pk)``)."""
-        if self._is_token(value):
+        if is_constant(value) or self._is_token(value) or self._bound_constant(value):
             return True
         if isinstance(value, cst.Attribute) and value.attr.value in IDENTIFIER_ATTRIBUTES:
             return not self._points_to_row(value.value, key)
         if isinstance(value, cst.Call) and dotted(value.func) in knowledge.SERIALISERS \
                 and value.args and value.args[0].keyword is None:
             first = value.args[0].value  # ``str(host.id)``, ``json.dumps({"missing": True})``
-            return is_constant(first) or self._is_trivial(first, key)
+            return self._is_trivial(first, key)
         if isinstance(value, cst.Attribute) and value.attr.value.isupper() \
                 and isinstance(value.value, cst.Name):
             return True  # ``const.FAILURE_SENTINEL``: a module or class constant
@@ -1108,6 +1163,15 @@ def _empty(node: cst.BaseExpression) -> bool:
             and node.func.value in {"dict", "list", "set", "tuple"}:
         return True
     return is_constant(node)
+
+
+def _empty_start(node: cst.BaseExpression) -> bool:
+    """``None``, ``[]``, ``{}``, ``()``, ``""``: a value a function starts with."""
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+        return not node.elements
+    if isinstance(node, cst.Name):
+        return node.value == "None"
+    return keys.string_value(node) == ""
 
 
 def _names_read(node: cst.BaseExpression) -> set[str]:

@@ -45,6 +45,8 @@ class Binding:
     earlier_values: list[cst.BaseExpression] = field(default_factory=list)
     # ``keys.append(k)``: what a local list collected, for ``delete_many(keys)``.
     appended: list[cst.BaseExpression] = field(default_factory=list)
+    # A container that took values in since it was bound (``d[k] = v``, ``d.update(x)``).
+    filled: bool = False
     # A function defined inside a function: ``<locals>.name#n``, unique in the module.
     local_function: str | None = None
 

@@ -436,9 +436,10 @@ class Resolution:
         return has_word(terminal_name(node) or "", frozenset({"table"}))
 
     def _payload(self, node: cst.BaseExpression) -> bool:
-        """A parameter or an event's data: a dict handed in, not a cache."""
+        """A parameter, an event's data or a dict built from a read (``settings = {s["id"]:
+        s["value"] for s in resp.json()[...]}``): data, not a cache."""
         binding = self.lookup(node.value) if isinstance(node, cst.Name) else None
-        return binding is not None and bool(binding.tags & {PARAM, EVENT})
+        return binding is not None and bool(binding.tags & {PARAM, EVENT, SOURCE, WRITTEN})
 
     def _memory_buffer(self, node: cst.BaseExpression) -> bool:
         """A local bound to an in-memory buffer (``io.BytesIO()``): not a source."""
