@@ -144,3 +144,10 @@ def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         below = list(children(current))
         below.reverse()
         stack.extend(below)
+
+
+def variables(node: cst.CSTNode) -> list[cst.Name]:
+    """The names ``node`` reads as variables: ``r`` in ``r.headers``, not ``headers``."""
+    nodes = [node, *descendants(node)]
+    attributes = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
+    return [n for n in nodes if isinstance(n, cst.Name) and id(n) not in attributes]

@@ -48,6 +48,7 @@ from cachelint.names import (
     positional,
     terminal_name,
     unwrap_await,
+    variables,
     words,
 )
 
@@ -905,16 +906,14 @@ class CallFacts(Resolution):
         """Key texts of the cache reads a value derives from (``current = cache.get(k)``;
         with ``hop``, also ``bumped = cache.get(k) + 1``)."""
         found: set[str] = set()
-        nodes = [node, *descendants(node)]
-        attributes = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
-        for current in nodes:
-            if isinstance(current, cst.Name) and id(current) not in attributes:
-                binding = self.lookup(current.value)
-                if binding is not None and binding.cache_read_key is not None:
-                    found.add(binding.cache_read_key)
-                elif hop and binding is not None and binding.value is not None:
-                    found |= self.read_keys(binding.value)
-            elif isinstance(current, cst.Call):
+        for name in variables(node):
+            binding = self.lookup(name.value)
+            if binding is not None and binding.cache_read_key is not None:
+                found.add(binding.cache_read_key)
+            elif hop and binding is not None and binding.value is not None:
+                found |= self.read_keys(binding.value)
+        for current in [node, *descendants(node)]:
+            if isinstance(current, cst.Call):
                 key = self._cache_read_key(current)
                 if key is not None:
                     found.add(key)
@@ -945,19 +944,15 @@ class CallFacts(Resolution):
         version)."""
         if value is None or self.provenance(value)[0] != {CACHE}:
             return False  # ``memo[entry] = compute(...)``: a cached mapping being refilled
-        nodes = [value, *descendants(value)]
-        attributes = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
-        for node in nodes:
-            if isinstance(node, cst.Name) and id(node) not in attributes:
-                binding = self.lookup(node.value)
-                # ``counts = {}`` after the read starts afresh: not the cached value.
-                if binding is not None and binding.value is not None \
-                        and not _empty(binding.value) \
-                        and key_text in self.read_keys(binding.value) | {binding.cache_read_key}:
-                    return True
-            elif isinstance(node, cst.Call) and self._cache_read_key(node) == key_text:
+        for name in variables(value):
+            binding = self.lookup(name.value)
+            # ``counts = {}`` after the read starts afresh: not the cached value.
+            if binding is not None and binding.value is not None \
+                    and not _empty(binding.value) \
+                    and key_text in self.read_keys(binding.value) | {binding.cache_read_key}:
                 return True
-        return False
+        return any(isinstance(node, cst.Call) and self._cache_read_key(node) == key_text
+                   for node in [value, *descendants(value)])
 
     def _is_version_bump(
         self, key_text: str | None, value: cst.BaseExpression | None
@@ -1039,10 +1034,7 @@ class CallFacts(Resolution):
             if arg.keyword is not None and isinstance(arg.value, cst.Name) \
                     and arg.value.value == arg.keyword.value:
                 known.add(arg.keyword.value)
-        nodes = [key, *descendants(key)]
-        attrs = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
-        names = [n.value for n in nodes if isinstance(n, cst.Name) and id(n) not in attrs]
-        if any(n not in known for n in names):
+        if any(n.value not in known for n in variables(key)):
             return None
         return ctx.module.code_for_node(key)
 
@@ -1155,14 +1147,10 @@ def _arguments(call: cst.Call) -> str:
 
 def _empty(node: cst.BaseExpression) -> bool:
     """A constant or an empty container: ``None``, ``0``, ``[]``, ``{}``, ``dict()``."""
-    if isinstance(node, (cst.List, cst.Tuple, cst.Set)) and not node.elements:
-        return True
-    if isinstance(node, cst.Dict) and not node.elements:
-        return True
     if isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Name) \
             and node.func.value in {"dict", "list", "set", "tuple"}:
         return True
-    return is_constant(node)
+    return _empty_start(node) or is_constant(node)
 
 
 def _empty_start(node: cst.BaseExpression) -> bool:
@@ -1176,9 +1164,7 @@ def _empty_start(node: cst.BaseExpression) -> bool:
 
 def _names_read(node: cst.BaseExpression) -> set[str]:
     """The variable names an expression reads (not attribute names: ``r.headers``)."""
-    nodes = [node, *descendants(node)]
-    attrs = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}
-    return {n.value for n in nodes if isinstance(n, cst.Name) and id(n) not in attrs}
+    return {n.value for n in variables(node)}
 
 
 def _names_key_helper(helper: str) -> bool:
