@@ -417,7 +417,6 @@ SHARED_FACTORY_PATTERN = (
     r"^(get_|make_|new_|create_)?(redis|memcache|memcached)"
     r"(_(client|conn|connection|instance|pool|db|cli))?$"
 )
-# Names that mean an in-process map even though they mention a cache.
 # Words that name a project's own cache class (``CacheService``, ``RedisStore``).
 CACHE_CLASS_WORDS = frozenset({"cache", "redis", "memcache", "memcached"})
 LOCAL_NAME_PATTERN = r"(^|_)(local|memo|lru|inproc|process|in_memory|l1)(_|$)"
@@ -436,4 +435,17 @@ DEFAULT_VERSIONED_HELPERS: tuple[str, ...] = (
     "cachelint.runtime.aset_if_newer",
     "cachelint.runtime.invalidate",
     "cachelint.runtime.ainvalidate",
+)
+
+# Top-level packages that are never a project's own modules: those the tables above
+# name, and the frameworks around them.  ``from django.core.cache.utils import
+# make_template_fragment_key`` is not the project's ``cache/utils.py``.
+LIBRARY_ROOTS: frozenset[str] = frozenset(
+    {name.split(".", 1)[0]
+     for table in (SHARED_CACHE_OBJECTS, SHARED_CACHE_MAPS, SHARED_CACHE_FACTORIES,
+                   SHARED_CACHE_TYPES, LOCAL_CACHE_FACTORIES, ORM_READ_SHORTCUTS,
+                   HTTP_FUNCTIONS, CLOCKS, PROCESS_LOCKS, DISTRIBUTED_LOCKS,
+                   CONSUMER_DECORATORS, CONSUMER_FACTORIES)
+     for name in table if "." in name}
+    | {"flask", "fastapi", "starlette", "aiohttp", "sqlalchemy", "rest_framework", "werkzeug"}
 )

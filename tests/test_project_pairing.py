@@ -462,3 +462,43 @@ def test_a_cache_wrapper_s_own_key_method_names_no_family(tmp_path: Path) -> Non
         "        self._client.delete(self._k(key))\n"
     )
     assert cl403_sites(tmp_path) == []
+
+
+def test_helpers_imported_through_a_root_outside_the_checked_tree(tmp_path: Path) -> None:
+    """``cachelint check podhost/`` from inside the package: ``from podhost.cache_keys
+    import creator_key`` names a root the tree does not show, and still resolves to
+    ``cache_keys.py``.  A library's module of the same name (``django.core.cache.utils``)
+    never does."""
+    (tmp_path / "cache_keys.py").write_text(
+        "def creator_key(creator_id):\n"
+        "    return f'creator:{creator_id}'\n"
+        "\n"
+        "def make_template_fragment_key(name, args):\n"
+        "    return f'fragment:{name}'\n"
+    )
+    (tmp_path / "utils.py").write_text(
+        "def make_template_fragment_key(name, args):\n"
+        "    return f'fragment:{name}'\n"
+    )
+    (tmp_path / "creator_cards.py").write_text(
+        "from django.core.cache import cache\n"
+        "from podhost.cache_keys import creator_key\n"
+        "from podhost.creators.models import Creator\n"
+        "\n"
+        "def creator_card(creator_id):\n"
+        "    card = Creator.objects.get(pk=creator_id).card()\n"
+        "    cache.set(creator_key(creator_id), card)\n"
+        "    cache.set('fragment:' + str(creator_id), card)\n"
+    )
+    (tmp_path / "creator_admin.py").write_text(
+        "from django.core.cache import cache\n"
+        "from django.core.cache.utils import make_template_fragment_key\n"
+        "\n"
+        "def verify(ids):\n"
+        "    for pk in ids:\n"
+        "        cache.delete(f'creator:{pk}')\n"
+        "        cache.delete(make_template_fragment_key('card', (pk,)))\n"
+    )
+    found = cl403_sites(tmp_path)
+    assert [(name, line) for name, line, _ in found] == [("creator_admin.py", 6)]
+    assert "creator_cards.py:7" in found[0][2]

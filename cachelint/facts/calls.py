@@ -598,7 +598,7 @@ class CallFacts(Resolution):
             and not self._updates_cached_value(key_text, value),
             in_watch_transaction=receiver_text in self.watched,
             receiver_text=receiver_text,
-            version_guard=self.guards[-1].comparison if self.guards else None,
+            version_guard=self._guarding(key_text, value),
             version_bump=category == "write" and self._is_version_bump(key_text, value),
             constant_value=value is not None and (
                 self._is_trivial(value, key)
@@ -608,7 +608,7 @@ class CallFacts(Resolution):
             transaction=self.transactions[-1][0] if self.transactions else None,
             transaction_using=self.transactions[-1][1] if self.transactions else None,
             deferred=self.deferred,
-            guard=self.guards[-1] if self.guards else None,
+            guard=self.guards[-1] if self._guarding(key_text, value) is not None else None,
             standalone=call is self.statement_call,
         )
         op.lock_like = category == "write" and self._is_lock_acquisition(op)
@@ -722,8 +722,10 @@ class CallFacts(Resolution):
             if name is not None and name in self.ctx.key_helpers:
                 return self.ctx.key_helpers[name]
             imported = self.ctx.qualify(node.func)  # ``from shop.keys import user_key``
-            if imported is not None and imported in self.ctx.project_key_helpers:
-                return self.ctx.project_key_helpers[imported]
+            if imported is not None:
+                found = self.ctx.project_key_helper(imported)
+                if found is not None:
+                    return found
             pattern = self._scanned_pattern(node)
             if pattern is not None:  # ``for k in r.scan_iter("user:*")``: the glob
                 return keys.template(pattern, self.key_resolver)
@@ -919,6 +921,22 @@ class CallFacts(Resolution):
                     found.add(key)
         return found
 
+    def _guarding(self, key_text: str | None, value: cst.BaseExpression | None
+                  ) -> cst.Comparison | None:
+        """The hand-written check ordering this write, if one does."""
+        if not self.guards:
+            return None
+        guard = self.guards[-1]
+        if guard.compared is None:
+            return guard.comparison
+        while isinstance(value, cst.Call) and dotted(value.func) in knowledge.SERIALISERS \
+                and value.args:
+            value = value.args[0].value  # ``str(step)``
+        # The compared value itself is written (``r.set(key, step)``), not a quantity
+        # computed from it (``available - quantity``: a stock check, not an order).
+        written = isinstance(value, cst.Name) and value.value == guard.compared
+        return guard.comparison if written and key_text in guard.read_keys else None
+
     def _bound_constant(self, value: cst.BaseExpression) -> bool:
         """``legend = {"rack": 1, "aisle": 0}`` then ``cache.set(k, legend)``: a literal
         bound to a local that took nothing in since (``rows = []`` filled by ``append``
@@ -931,11 +949,16 @@ class CallFacts(Resolution):
         # (a nested function appending): only a literal with content is a constant.
         if not is_constant(bound) or _empty_start(bound):
             return False
-        # ``result = False ... if allowed: result = True``: branches chose among literals
-        # from what they read, a decision and not a constant.
+        # ``v = row.total; if v is None: v = 0`` or ``result = False ... result = True``:
+        # branches chose the value from what they read, a decision and not a constant.
+        # Only a cache read may come before (``legend = cache.get(k); if legend is None:
+        # legend = {...}``).
         text = self.ctx.module.code_for_node(bound)
-        return not any(is_constant(earlier) and self.ctx.module.code_for_node(earlier) != text
-                       for earlier in binding.earlier_values)
+        return all(
+            self.ctx.module.code_for_node(earlier) == text if is_constant(earlier)
+            else self._cache_read_key(unwrap_await(earlier)) is not None
+            for earlier in binding.earlier_values
+        )
 
     def _updates_cached_value(self, key_text: str, value: cst.BaseExpression | None) -> bool:
         """``active = r.get(k) ... r.set(k, int(active or 0) + 1)``: the value is computed
@@ -948,7 +971,7 @@ class CallFacts(Resolution):
             binding = self.lookup(name.value)
             # ``counts = {}`` after the read starts afresh: not the cached value.
             if binding is not None and binding.value is not None \
-                    and not _empty(binding.value) \
+                    and not any(_empty(v) for v in [binding.value, *binding.earlier_values]) \
                     and key_text in self.read_keys(binding.value) | {binding.cache_read_key}:
                 return True
         return any(isinstance(node, cst.Call) and self._cache_read_key(node) == key_text

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import PurePath
 
 import libcst as cst
@@ -172,6 +175,27 @@ class ModuleContext:
             return Kind("shared", "unknown")
         return None
 
+    def project_key_helper(self, imported: str) -> str | None:
+        """The template of a key helper defined elsewhere in the project.  The import may
+        name a root the checked tree does not have (``podhost.cache_keys.creator_key``
+        while checking the package's own folder): shorter suffixes, down to
+        ``module.function``, are tried too."""
+        parts = imported.split(".")
+        found = self.project_key_helpers.get(imported)
+        if found is not None or _library_module(parts[0]):
+            return found
+        for start in range(1, len(parts) - 1):
+            found = self.project_key_helpers.get(".".join(parts[start:]))
+            if found is not None:
+                return found
+        return None
+
+    def wraps_shared_client(self, class_name: str) -> bool:
+        """A wrapper class of this module whose ``__init__`` keeps a shared client
+        (``self._client = redis.Redis.from_url(url)``)."""
+        return any(kind.role == "shared" for current in self._class_and_bases(class_name)
+                   for kind in self.class_attrs.get(current, {}).values())
+
     def local_by_type_name(self, call: cst.BaseExpression) -> Kind | None:
         """``StoredLRUCache(...)``, ``LocalMemoryCache()``: an unknown class whose name says
         it lives in the process."""
@@ -259,10 +283,24 @@ class ModuleContext:
         if qualified in {"dict", "typing.Dict", "typing.MutableMapping", "MutableMapping",
                          "Mapping"}:
             return Kind("local", "dict")
+        if qualified in self.cache_wrappers and self.wraps_shared_client(qualified):
+            return Kind("shared", "unknown", resolved=False)  # ``cache_service: CacheService``
         # A project's alias of a client type: ``client: RedisClientType``.
         if _CLIENT_TYPE.search(qualified.rsplit(".", 1)[-1]):
             return Kind("shared", "unknown", resolved=False)
         return None
+
+
+@lru_cache(maxsize=512)
+def _library_module(root: str) -> bool:
+    """A top-level package of the standard library, a known library, or one installed
+    where cachelint runs."""
+    if root in sys.stdlib_module_names or root in knowledge.LIBRARY_ROOTS:
+        return True
+    try:
+        return importlib.util.find_spec(root) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def module_parts(path: str) -> list[str]:

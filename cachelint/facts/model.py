@@ -122,6 +122,9 @@ class VersionGuard:
     # Clocks the check compares the cached entry with (``cached["ts"] > now``): reported
     # once a write it guards is seen.
     clocks: tuple[cst.BaseExpression, ...] = ()
+    # A check naming no ordering token (``if int(cur) >= step: return``) orders only a
+    # write of the compared local (``r.set(key, step)``) to the key it read.
+    compared: str | None = None
 
 
 @dataclass

@@ -214,11 +214,12 @@ class Resolution:
         return None
 
     def _wraps_shared_cache(self, call: cst.Call) -> bool:
-        """``CacheService(redis.Redis(...))`` or ``RedisCache(url)``: a wrapper class of
-        this module handed a shared client, or named for one."""
+        """``CacheService(redis.Redis(...))``, ``RedisCache(url)``: a wrapper class of this
+        module handed a shared client, named for one, or keeping one it builds."""
         if self.ctx.local_by_type_name(call) is not None:
             return False  # ``LocalCache()``, ``MemoCache()``: its name says in-process
-        if knowledge.CACHE_CLASS_WORDS & set(words(terminal_name(call.func) or "")):
+        name = terminal_name(call.func) or ""
+        if knowledge.CACHE_CLASS_WORDS & set(words(name)) or self.ctx.wraps_shared_client(name):
             return True
         return any(
             (kind := self._resolve_kind(arg.value)) is not None and kind.role == "shared"

@@ -288,13 +288,18 @@ class Walker(CallFacts):
             if not any(isinstance(t.operator, _ORDERING_OPERATORS) for t in node.comparisons):
                 continue
             operands = [node.left, *(t.comparator for t in node.comparisons)]
-            if not any(ordering_named(operand) for operand in operands):
-                continue
             cached = next((o for o in operands if CACHE in self.provenance(o)[0]), None)
             if cached is None:
                 continue
+            compared = None
+            if not any(ordering_named(operand) for operand in operands):
+                other = [o for o in operands if o is not cached]
+                if len(other) != 1 or not isinstance(other[0], cst.Name) \
+                        or other[0].value not in self.env:
+                    continue  # ``if int(active) >= 16:`` is a limit, not an order
+                compared = other[0].value
             return VersionGuard(node, statement, cached, newer_operand(node, cached),
-                                frozenset(self.read_keys(cached)))
+                                frozenset(self.read_keys(cached)), compared=compared)
         return None
 
     def _check_clock_comparison(
