@@ -469,6 +469,8 @@ class CallFacts(Resolution):
                 is_write = session or self._is_orm_chain(receiver)
             elif session:
                 is_write = True
+        elif call.args and not call.args[0].star and self.write_statement(call.args[0].value):
+            is_write = True  # ``conn.fetchval("INSERT ... RETURNING id", body["price"])``
         if not is_write:
             return
         # A delete writes no data: ``filter(user_id=uid).delete()`` leaves no row whose

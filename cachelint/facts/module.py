@@ -500,6 +500,8 @@ def _walk_function(
             binding.tags.add(EVENT)
         if param.annotation is not None:
             binding.kind = ctx.kind_of_annotation(param.annotation.annotation)
+        elif param.default is not None:  # ``def __init__(self, client=mc)``
+            binding.kind = _default_kind(ctx, param.default)
         env[name] = binding
     walker = Walker(ctx, facts, env, self_name, counter)
     if enclosing is not None:
@@ -515,6 +517,16 @@ def _walk_function(
     if owner is not None and node.name.value in _INIT_METHODS and self_name is not None:
         _record_instance_attributes(ctx, walker, node, owner, self_name)
     return facts, walker
+
+
+def _default_kind(ctx: ModuleContext, default: cst.BaseExpression) -> Kind | None:
+    """What a parameter's default names: a module-level client (``client=mc``) or an
+    imported one (``client=cache``)."""
+    if isinstance(default, cst.Name) and default.value in ctx.env:
+        return ctx.env[default.value].kind
+    if isinstance(default, (cst.Name, cst.Attribute)):
+        return ctx.kind_of_qualified(ctx.qualify(default), called=False)
+    return None
 
 
 def _record_instance_attributes(

@@ -101,7 +101,7 @@ _ORDERING_OPERATORS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.Gre
 # Words naming what orders cache entries: versions, update and event times, offsets.
 _ORDERING_WORDS = knowledge.VERSION_WORDS | frozenset(
     {"updated", "modified", "created", "generated", "seen", "timestamp", "stamp", "ts", "mtime",
-     "offset"}
+     "offset", "serial"}
 )
 
 

@@ -25,7 +25,7 @@ class NonAtomicVersionCheck(Rule):
 
     The comparison must involve a value read from the cache and something named
     as an ordering token (`version`, `ver`, `seq`, `revision`, `generation`,
-    `lsn`, `updated_at`, `modified`, `timestamp`, `ts`...), or, named or not, a
+    `lsn`, `serial`, `updated_at`, `modified`, `timestamp`, `ts`...), or, named or not, a
     local that the write then stores under the key it read (`if int(current) >=
     step: return` ... `r.set(key, step)`: the key only moves forward). A limit
     (`if int(active) >= 16`) or a quantity computed from the check (`r.set(key,
