@@ -576,6 +576,7 @@ class CallFacts(Resolution):
         receiver_text = self.ctx.module.code_for_node(receiver)
         if category == "read" and kind.pipeline:
             self.pipeline_reads.add(receiver_text)
+        guarding = self._guarding(key_text, value)
         op = CacheOp(
             call=call,
             function=self.facts,
@@ -600,7 +601,7 @@ class CallFacts(Resolution):
             and not self._updates_cached_value(key_text, value),
             in_watch_transaction=receiver_text in self.watched,
             receiver_text=receiver_text,
-            version_guard=self._guarding(key_text, value),
+            version_guard=guarding,
             version_bump=category == "write" and self._is_version_bump(key_text, value),
             constant_value=value is not None and (
                 self._is_trivial(value, key)
@@ -610,7 +611,7 @@ class CallFacts(Resolution):
             transaction=self.transactions[-1][0] if self.transactions else None,
             transaction_using=self.transactions[-1][1] if self.transactions else None,
             deferred=self.deferred,
-            guard=self.guards[-1] if self._guarding(key_text, value) is not None else None,
+            guard=self.guards[-1] if guarding is not None else None,
             standalone=call is self.statement_call,
         )
         op.lock_like = category == "write" and self._is_lock_acquisition(op)
