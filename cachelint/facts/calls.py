@@ -296,7 +296,17 @@ class CallFacts(Resolution):
             if isinstance(base, cst.Call) and isinstance(base.func, cst.Name) \
                     and base.func.value == "super":
                 return func.attr.value
+            if self._method_owner(base, func.attr.value) is not None:
+                return func.attr.value  # ``processor.dispatch(msg.value)``
         return None
+
+    def _method_owner(self, base: cst.BaseExpression, method: str) -> str | None:
+        """The module class defining ``method`` for a local instance (``processor =
+        TicketProcessor()``) of this module's class."""
+        cls = self._instance_class(base)
+        owner = self.ctx.defining_class(cls, method) if cls is not None else None
+        return owner if owner is not None and method in self.ctx.method_nodes.get(owner, {}) \
+            else None
 
     def _dispatched_handlers(self, func: cst.BaseExpression) -> list[tuple[str | None, str]]:
         """``HANDLERS[event["type"]](event)`` or ``handler = HANDLERS.get(kind)``;
@@ -336,9 +346,10 @@ class CallFacts(Resolution):
         if init is None:
             return []
         for node in descendants(init.body):
-            if not isinstance(node, cst.Assign) or not isinstance(node.value, cst.Dict):
+            if not isinstance(node, (cst.Assign, cst.AnnAssign)) \
+                    or not isinstance(node.value, cst.Dict):
                 continue
-            target = node.targets[0].target
+            target = node.targets[0].target if isinstance(node, cst.Assign) else node.target
             if isinstance(target, cst.Attribute) and target.attr.value == attr:
                 return [
                     element.value.attr.value for element in node.value.elements
@@ -369,7 +380,7 @@ class CallFacts(Resolution):
         if isinstance(func, cst.Attribute) and not isinstance(func.value, cst.Name):
             return  # ``super().handle(...)`` runs a base class's method
         if isinstance(func, cst.Attribute):
-            owner = self.facts.class_name
+            owner = self._method_owner(func.value, callee) or self.facts.class_name
         for position, arg in enumerate(call.args):
             if arg.star or EVENT not in self.provenance(arg.value)[0]:
                 continue
@@ -935,9 +946,12 @@ class CallFacts(Resolution):
         while isinstance(value, cst.Call) and dotted(value.func) in knowledge.SERIALISERS \
                 and value.args:
             value = value.args[0].value  # ``str(step)``
-        # The compared value itself is written (``r.set(key, step)``), not a quantity
-        # computed from it (``available - quantity``: a stock check, not an order).
-        written = isinstance(value, cst.Name) and value.value == guard.compared
+        # The compared value itself is written (``r.set(key, step)``, or an entry of a
+        # mapping: ``hset(key, mapping={"revision": incoming})``), not a quantity computed
+        # from it (``available - quantity``: a stock check, not an order).
+        entries = [e.value for e in value.elements if isinstance(e, cst.DictElement)] \
+            if isinstance(value, cst.Dict) else [value]
+        written = any(isinstance(v, cst.Name) and v.value == guard.compared for v in entries)
         return guard.comparison if written and key_text in guard.read_keys else None
 
     def _bound_constant(self, value: cst.BaseExpression) -> bool:

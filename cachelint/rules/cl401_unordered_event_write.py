@@ -27,9 +27,12 @@ class UnorderedEventWrite(WriteRaceRule):
       `msg = consumer.poll(...)`, `await consumer.getmany()`,
       `pubsub.listen()`/`get_message()`, `xreadgroup`, `blpop`;
     - the parameters of a same-module function or method handed event data:
-      `self.apply_decision(msg.value)` in a consumer loop, a module-level table
-      of handlers (`HANDLERS[event["type"]](event)`, `HANDLERS.get(kind)`), and
-      jobs queued with rq's `queue.enqueue(sync_status, permit_id, status)`.
+      `self.apply_decision(msg.value)` or `processor.dispatch(msg.value)` (a local
+      instance of a module class) in a consumer loop, a table of handlers
+      (module-level `HANDLERS[event["type"]](event)`, `HANDLERS.get(kind)`, or
+      `self.handlers = {"x": self.on_x}` set in `__init__`), and jobs queued with
+      rq's `queue.enqueue(sync_status, permit_id, status)`; SQS's
+      `receive_message()` batches.
 
     ## Why is this bad?
     Queues redeliver, retry and reorder: an older event delivered later
